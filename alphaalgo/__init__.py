@@ -1,0 +1,1 @@
+"""alphaalgo: algorithm discovery for matrix multiplication."""

@@ -1,0 +1,51 @@
+"""The ``alphaalgo`` command: a thin layer over the library.
+
+Each command lives in its own module exposing ``register(subparsers)``, which
+adds a sub-parser whose ``func`` default runs the command and returns its exit
+status.  Exit status: 0 success, 1 a negative result (an invalid scheme, a
+target not reached), 2 bad input or usage, with a one-line message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Sequence
+
+from ._common import EXIT_USAGE, ArgumentParser, UsageError
+
+# Modules under alphaalgo.cli, in the order --help lists them.
+COMMANDS = ["verify", "convert", "catalog"]
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="alphaalgo",
+        description="Discover, verify, compile and benchmark matrix-multiplication algorithms "
+                    "(schemes u⊗v⊗w of the tensor ⟨n,m,p⟩).",
+        epilog="Exit status: 0 success, 1 negative result (invalid scheme, target not reached), "
+               "2 bad input or usage. 'alphaalgo COMMAND --help' explains each command.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"alphaalgo {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"alphaalgo {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

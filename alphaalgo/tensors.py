@@ -1,0 +1,575 @@
+"""Targets, decompositions and their exact algebra.
+
+Conventions (AlphaTensor's): the tensor of ⟨n,m,p⟩ has shape ``(n*m, m*p, p*n)``
+and ``T[i*m+j, j*p+k, k*n+i] = 1``; the third factor indexes C transposed.  A
+scheme of rank R is three factor matrices ``u: (n*m, R)``, ``v: (m*p, R)``,
+``w: (p*n, R)`` with ``einsum('ir,jr,kr->ijk', u, v, w) == T``.  Column ``r`` of
+``u`` read as an ``n×m`` matrix (``u[:, r].reshape(n, m)``) holds the
+coefficients of A in the r-th product; ``v`` likewise ``m×p`` for B and ``w``
+``p×n`` for C transposed.
+
+Rational schemes (AlphaTensor's float files hold ±0.5, ±0.125) are held exactly:
+each factor matrix is an integer matrix over one positive denominator, so
+``u = U / du``.  Verification is integer arithmetic throughout, never floating
+point: a scheme is valid over Z when ``Σ_r U⊗V⊗W == du·dv·dw · T`` exactly, and
+over Z2 (integer factors only) when that holds mod 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+from typing import Iterable, Literal, Sequence
+
+import numpy as np
+
+Ring = Literal["Z", "Z2"]
+RINGS: tuple[str, ...] = ("Z", "Z2")
+Shape = tuple[int, int, int]
+
+_INT64_LIMIT = 2**62  # headroom below 2**63 for the partial sums of verification
+
+
+def matmul_tensor(n: int, m: int, p: int) -> np.ndarray:
+    """The tensor of ⟨n,m,p⟩: ``int8`` array of shape ``(n*m, m*p, p*n)``."""
+    for d in (n, m, p):
+        if int(d) != d or d < 1:
+            raise ValueError(f"matrix sizes must be positive integers, got {(n, m, p)}")
+    t = np.zeros((n * m, m * p, p * n), dtype=np.int8)
+    i, j, k = np.meshgrid(np.arange(n), np.arange(m), np.arange(p), indexing="ij")
+    t[(i * m + j).ravel(), (j * p + k).ravel(), (k * n + i).ravel()] = 1
+    return t
+
+
+def _as_int_matrix(a: np.ndarray, name: str) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.ndim != 2:
+        raise ValueError(f"factor {name} must be a 2-D array (size, rank), got shape {arr.shape}")
+    if arr.dtype == object:
+        if not all(isinstance(x, (int, np.integer)) for x in arr.ravel()):
+            raise ValueError(f"factor {name} must hold integers")
+        big = max((abs(int(x)) for x in arr.ravel()), default=0)
+        if big >= _INT64_LIMIT:
+            raise ValueError(f"factor {name} has a coefficient too large for int64: {big}")
+        return arr.astype(np.int64)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"factor {name} must have an integer dtype, got {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Scheme:
+    """A decomposition of a target tensor into R rank-1 terms.
+
+    Attributes:
+      u: integer numerators of the first factors, ``int64 (S1, R)``.
+      v: integer numerators of the second factors, ``int64 (S2, R)``.
+      w: integer numerators of the third factors, ``int64 (S3, R)``.
+      ring: ``"Z"`` (exact over the integers/rationals) or ``"Z2"`` (mod 2).
+      shape: ``(n, m, p)`` when the target is the matmul tensor ⟨n,m,p⟩, else ``None``.
+      denominators: positive ``(du, dv, dw)``; the factors are ``u/du``, ``v/dv``, ``w/dw``.
+      target: the explicit target ``(S1, S2, S3)`` when ``shape`` is ``None``.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    ring: str = "Z"
+    shape: Shape | None = None
+    denominators: tuple[int, int, int] = (1, 1, 1)
+    target: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        u = _as_int_matrix(self.u, "u")
+        v = _as_int_matrix(self.v, "v")
+        w = _as_int_matrix(self.w, "w")
+        if not (u.shape[1] == v.shape[1] == w.shape[1]):
+            raise ValueError(
+                f"factors disagree on the rank: u has {u.shape[1]} columns, "
+                f"v {v.shape[1]}, w {w.shape[1]}")
+        if self.ring not in RINGS:
+            raise ValueError(f"unknown ring {self.ring!r}; expected one of {', '.join(RINGS)}")
+        dens = tuple(int(d) for d in self.denominators)
+        if len(dens) != 3 or any(d < 1 for d in dens):
+            raise ValueError(f"denominators must be three positive integers, got {self.denominators}")
+        if self.ring == "Z2":
+            if dens != (1, 1, 1):
+                raise ValueError("a Z2 scheme cannot have denominators")
+            u, v, w = u % 2, v % 2, w % 2
+        if self.shape is not None:
+            shape = tuple(int(d) for d in self.shape)
+            if len(shape) != 3 or any(d < 1 for d in shape):
+                raise ValueError(f"shape must be three positive integers, got {self.shape}")
+            n, m, p = shape
+            want = (n * m, m * p, p * n)
+            got = (u.shape[0], v.shape[0], w.shape[0])
+            if got != want:
+                raise ValueError(
+                    f"factor sizes {got} do not match shape ⟨{n},{m},{p}⟩, which needs {want}")
+            object.__setattr__(self, "shape", shape)
+            if self.target is not None:
+                raise ValueError("give either shape or an explicit target, not both")
+        else:
+            if self.target is None:
+                raise ValueError("a scheme needs a shape (n, m, p) or an explicit target tensor")
+            tgt = np.asarray(self.target)
+            if tgt.ndim != 3 or not np.issubdtype(tgt.dtype, np.integer):
+                raise ValueError("an explicit target must be a 3-D integer array")
+            if tgt.shape != (u.shape[0], v.shape[0], w.shape[0]):
+                raise ValueError(
+                    f"factor sizes {(u.shape[0], v.shape[0], w.shape[0])} do not match "
+                    f"the target's shape {tgt.shape}")
+            tgt = tgt.astype(np.int64)
+            tgt.flags.writeable = False
+            object.__setattr__(self, "target", tgt)
+        # Reduce each factor matrix by the gcd it shares with its denominator.
+        mats = []
+        new_dens = []
+        for mat, d in zip((u, v, w), dens):
+            g = math.gcd(d, *(int(x) for x in np.unique(np.abs(mat)))) if d > 1 else 1
+            if g > 1:
+                mat, d = mat // g, d // g
+            mat = np.ascontiguousarray(mat)
+            mat.flags.writeable = False
+            mats.append(mat)
+            new_dens.append(d)
+        object.__setattr__(self, "u", mats[0])
+        object.__setattr__(self, "v", mats[1])
+        object.__setattr__(self, "w", mats[2])
+        object.__setattr__(self, "denominators", tuple(new_dens))
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def rank(self) -> int:
+        """Number of rank-1 terms (multiplications)."""
+        return int(self.u.shape[1])
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """``(S1, S2, S3)``, the target tensor's shape."""
+        return (self.u.shape[0], self.v.shape[0], self.w.shape[0])
+
+    @property
+    def is_integral(self) -> bool:
+        """True when every coefficient is an integer (all denominators 1)."""
+        return self.denominators == (1, 1, 1)
+
+    def target_tensor(self) -> np.ndarray:
+        """The tensor this scheme decomposes, ``int64 (S1, S2, S3)``."""
+        if self.shape is not None:
+            return matmul_tensor(*self.shape).astype(np.int64)
+        assert self.target is not None
+        return self.target
+
+    def factors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The factors as exact rationals: three ``object`` arrays of ``Fraction``."""
+        return tuple(  # type: ignore[return-value]
+            np.vectorize(lambda x, d=d: Fraction(int(x), d), otypes=[object])(mat)
+            for mat, d in zip((self.u, self.v, self.w), self.denominators))
+
+    def max_abs_coefficient(self) -> Fraction:
+        """Largest |coefficient| over the three factors."""
+        best = Fraction(0)
+        for mat, d in zip((self.u, self.v, self.w), self.denominators):
+            if mat.size:
+                best = max(best, Fraction(int(np.abs(mat).max()), d))
+        return best
+
+    def replace(self, **changes) -> "Scheme":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        what = f"⟨{self.shape[0]},{self.shape[1]},{self.shape[2]}⟩" if self.shape else f"target{self.sizes}"
+        dens = "" if self.is_integral else f", denominators={self.denominators}"
+        return f"Scheme({what}, rank={self.rank}, ring={self.ring}{dens})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scheme):
+            return NotImplemented
+        return (self.ring == other.ring and self.shape == other.shape
+                and self.denominators == other.denominators
+                and np.array_equal(self.u, other.u) and np.array_equal(self.v, other.v)
+                and np.array_equal(self.w, other.w)
+                and (self.target is None) == (other.target is None)
+                and (self.target is None or np.array_equal(self.target, other.target)))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- verification
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """The result of an exact check.
+
+    Attributes:
+      valid: True when the scheme reproduces its target exactly in its ring.
+      ring: the ring the check was made in.
+      rank: the scheme's rank.
+      wrong_entries: number of entries where the residual is non-zero.
+      first_wrong: up to 10 ``(index, expected, got)`` triples, index ``(a, b, c)``
+        into the target and values as exact rationals (strings) over the ring.
+    """
+
+    valid: bool
+    ring: str
+    rank: int
+    wrong_entries: int
+    first_wrong: tuple[tuple[tuple[int, int, int], str, str], ...] = ()
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.valid:
+            return f"valid over {self.ring}, rank {self.rank}"
+        where = "; ".join(f"T{list(i)} expected {e} got {g}" for i, e, g in self.first_wrong[:3])
+        return (f"INVALID over {self.ring}, rank {self.rank}: {self.wrong_entries} wrong "
+                f"entries ({where})")
+
+
+def reconstruct(scheme: Scheme) -> np.ndarray:
+    """Exact ``Σ_r U⊗V⊗W`` of the integer numerators, shape ``(S1, S2, S3)``.
+
+    ``int64`` when no partial sum can overflow it, Python integers (``object``)
+    otherwise; the value is divided by nothing (scale it by the denominators
+    yourself).  Zeros in the factors are skipped, so sparse schemes are cheap.
+    """
+    u, v, w = scheme.u, scheme.v, scheme.w
+    bound = (int(np.abs(u).max(initial=0)) * int(np.abs(v).max(initial=0))
+             * int(np.abs(w).max(initial=0)) * max(scheme.rank, 1))
+    dtype = np.int64 if bound < _INT64_LIMIT else object
+    out = np.zeros(scheme.sizes, dtype=dtype)
+    for r in range(scheme.rank):
+        iu, iv, iw = np.flatnonzero(u[:, r]), np.flatnonzero(v[:, r]), np.flatnonzero(w[:, r])
+        if not (len(iu) and len(iv) and len(iw)):
+            continue
+        cu, cv, cw = (x.astype(dtype) for x in (u[iu, r], v[iv, r], w[iw, r]))
+        out[np.ix_(iu, iv, iw)] += cu[:, None, None] * cv[None, :, None] * cw[None, None, :]
+    return out
+
+
+def residual(scheme: Scheme) -> np.ndarray:
+    """``target·du·dv·dw − Σ_r U⊗V⊗W``, exact, reduced mod 2 for Z2 schemes."""
+    scale = int(np.prod(scheme.denominators))
+    rec = reconstruct(scheme)
+    tgt = scheme.target_tensor()
+    if rec.dtype == object or scale * int(np.abs(tgt).max(initial=0)) >= _INT64_LIMIT:
+        res = tgt.astype(object) * scale - rec.astype(object)
+    else:
+        res = tgt * scale - rec
+    if scheme.ring == "Z2":
+        res = res % 2
+    return res
+
+
+def verify(scheme: Scheme, ring: str | None = None) -> Verification:
+    """Check ``scheme`` exactly, in ``ring`` (default: the scheme's own ring).
+
+    A scheme read as Z may be checked in Z2 (its coefficients reduced mod 2; a
+    rational one must have odd denominators), and a Z2 scheme may be checked in
+    Z, where its 0/1 factors must hold over the integers.
+    """
+    ring = ring or scheme.ring
+    if ring not in RINGS:
+        raise ValueError(f"unknown ring {ring!r}; expected one of {', '.join(RINGS)}")
+    if ring == "Z2" and scheme.ring != "Z2":
+        dens = scheme.denominators
+        if any(d % 2 == 0 for d in dens):
+            # 1/2 has no meaning mod 2: the scheme is not a Z2 scheme.
+            return Verification(False, ring, scheme.rank, -1, ())
+        inv = [pow(d, -1, 2) for d in dens]  # = 1 for odd d
+        scheme = Scheme(scheme.u * inv[0], scheme.v * inv[1], scheme.w * inv[2], ring="Z2",
+                        shape=scheme.shape, target=scheme.target)
+    elif ring == "Z" and scheme.ring != "Z":
+        scheme = Scheme(scheme.u, scheme.v, scheme.w, ring="Z", shape=scheme.shape,
+                        target=scheme.target)
+    res = residual(scheme)
+    bad = np.argwhere(res != 0)
+    if len(bad) == 0:
+        return Verification(True, ring, scheme.rank, 0, ())
+    scale = int(np.prod(scheme.denominators))
+    tgt = scheme.target_tensor()
+    first = []
+    for idx in bad[:10]:
+        a, b, c = (int(x) for x in idx)
+        expected = int(tgt[a, b, c])
+        got_scaled = Fraction(int(tgt[a, b, c]) * scale - int(res[a, b, c]), scale)
+        if ring == "Z2":
+            expected, got_scaled = expected % 2, Fraction(int(got_scaled) % 2)
+        first.append(((a, b, c), str(expected), str(got_scaled)))
+    return Verification(False, ring, scheme.rank, int(len(bad)), tuple(first))
+
+
+def is_valid(scheme: Scheme, ring: str | None = None) -> bool:
+    """Shorthand for ``verify(scheme, ring).valid``."""
+    return verify(scheme, ring).valid
+
+
+# ------------------------------------------------------------- constructions
+def naive_scheme(n: int, m: int, p: int, ring: str = "Z") -> Scheme:
+    """The schoolbook algorithm: rank ``n*m*p``, one product ``A_ij·B_jk`` per term."""
+    r = n * m * p
+    u = np.zeros((n * m, r), np.int64)
+    v = np.zeros((m * p, r), np.int64)
+    w = np.zeros((p * n, r), np.int64)
+    col = 0
+    for i in range(n):
+        for j in range(m):
+            for k in range(p):
+                u[i * m + j, col] = v[j * p + k, col] = w[k * n + i, col] = 1
+                col += 1
+    return Scheme(u, v, w, ring=ring, shape=(n, m, p))
+
+
+def from_matrices(shape: Shape, products: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  ring: str = "Z") -> Scheme:
+    """A scheme from per-product coefficient matrices.
+
+    Args:
+      shape: ``(n, m, p)``.
+      products: R triples ``(A_coef (n, m), B_coef (m, p), C_coef (n, p))``: the
+        r-th product is ``<A_coef, A>·<B_coef, B>`` and adds ``C_coef[i, k]`` times
+        itself to ``C[i, k]`` (C itself, not transposed).
+    """
+    n, m, p = shape
+    us, vs, ws = [], [], []
+    for a, b, c in products:
+        us.append(np.asarray(a, np.int64).reshape(n, m).ravel())
+        vs.append(np.asarray(b, np.int64).reshape(m, p).ravel())
+        ws.append(np.asarray(c, np.int64).reshape(n, p).T.ravel())
+    return Scheme(np.stack(us, 1), np.stack(vs, 1), np.stack(ws, 1), ring=ring, shape=shape)
+
+
+# ----------------------------------------------------------- transformations
+def rotate(scheme: Scheme) -> Scheme:
+    """Cyclic rotation ⟨n,m,p⟩ → ⟨m,p,n⟩: the factors move ``(u, v, w) → (v, w, u)``.
+
+    Valid because ``tr(ABC) = tr(BCA)``.
+    """
+    du, dv, dw = scheme.denominators
+    shape = None if scheme.shape is None else (scheme.shape[1], scheme.shape[2], scheme.shape[0])
+    target = None if scheme.target is None else np.transpose(scheme.target, (1, 2, 0))
+    return Scheme(scheme.v, scheme.w, scheme.u, ring=scheme.ring, shape=shape,
+                  denominators=(dv, dw, du), target=target)
+
+
+def _transpose_rows(mat: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Rows of ``mat (rows*cols, R)`` reordered as if each column were transposed."""
+    r = mat.shape[1]
+    return mat.reshape(rows, cols, r).transpose(1, 0, 2).reshape(rows * cols, r)
+
+
+def transpose(scheme: Scheme) -> Scheme:
+    """Transposition ⟨n,m,p⟩ → ⟨p,m,n⟩, from ``(AB)ᵀ = BᵀAᵀ``.
+
+    The new A is Bᵀ, the new B is Aᵀ and the new Cᵀ is C.
+    """
+    if scheme.shape is None:
+        raise ValueError("transpose needs a matmul scheme (a shape), not an explicit target")
+    n, m, p = scheme.shape
+    du, dv, dw = scheme.denominators
+    u2 = _transpose_rows(scheme.v, m, p)   # Bᵀ: (p, m)
+    v2 = _transpose_rows(scheme.u, n, m)   # Aᵀ: (m, n)
+    w2 = _transpose_rows(scheme.w, p, n)   # C : (n, p)
+    return Scheme(u2, v2, w2, ring=scheme.ring, shape=(p, m, n), denominators=(dv, du, dw))
+
+
+def _int_inverse(mat: np.ndarray, ring: str) -> tuple[np.ndarray, int]:
+    """Exact inverse of a square integer matrix as ``(adjugate-like integer matrix, denominator)``.
+
+    Over Z2 the inverse is taken mod 2 (denominator 1). Raises ``ValueError`` when
+    the matrix is singular in the ring.
+    """
+    a = [[Fraction(int(x)) for x in row] for row in np.asarray(mat)]
+    size = len(a)
+    if any(len(row) != size for row in a):
+        raise ValueError("basis-change matrices must be square")
+    if ring == "Z2":
+        a = [[Fraction(int(x) % 2) for x in row] for row in a]
+    inv = [[Fraction(int(i == j)) for j in range(size)] for i in range(size)]
+    for col in range(size):
+        pivot = next((r for r in range(col, size)
+                      if (a[r][col] % 2 if ring == "Z2" else a[r][col]) != 0), None)
+        if pivot is None:
+            raise ValueError(f"basis-change matrix is singular over {ring}")
+        a[col], a[pivot] = a[pivot], a[col]
+        inv[col], inv[pivot] = inv[pivot], inv[col]
+        piv = a[col][col]
+        a[col] = [x / piv for x in a[col]]
+        inv[col] = [x / piv for x in inv[col]]
+        for r in range(size):
+            if r != col and a[r][col] != 0:
+                f = a[r][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
+                inv[r] = [x - f * y for x, y in zip(inv[r], inv[col])]
+    if ring == "Z2":
+        # Gauss-Jordan over Q of a matrix invertible mod 2: reduce the result mod 2.
+        den = math.lcm(*(x.denominator for row in inv for x in row))
+        if den % 2 == 0:
+            raise ValueError("basis-change matrix is singular over Z2")
+        dinv = pow(den, -1, 2)
+        out = np.array([[int(x * den) * dinv % 2 for x in row] for row in inv], np.int64)
+        return out, 1
+    den = math.lcm(*(x.denominator for row in inv for x in row))
+    out = np.array([[int(x * den) for x in row] for row in inv], np.int64)
+    return out, den
+
+
+def _transform_factor(mat: np.ndarray, rows: int, cols: int, left: np.ndarray,
+                      right: np.ndarray) -> np.ndarray:
+    """Each column of ``mat`` as a ``rows×cols`` matrix X ↦ ``left @ X @ right``."""
+    r = mat.shape[1]
+    x = mat.reshape(rows, cols, r).transpose(2, 0, 1)  # (R, rows, cols)
+    y = np.einsum("ab,rbc,cd->rad", left.astype(object), x.astype(object), right.astype(object))
+    return np.asarray(y, dtype=object).transpose(1, 2, 0).reshape(rows * cols, r)
+
+
+def change_basis(scheme: Scheme, p_mat: np.ndarray, q_mat: np.ndarray,
+                 r_mat: np.ndarray) -> Scheme:
+    """Basis change by invertible integer matrices ``P (n,n)``, ``Q (m,m)``, ``R (p,p)``.
+
+    From ``tr(ABC) = tr((PAQ⁻¹)(QBR⁻¹)(RCP⁻¹))``: the factors become
+    ``U' = Pᵀ U Q⁻ᵀ``, ``V' = Qᵀ V R⁻ᵀ``, ``W' = Rᵀ W P⁻ᵀ`` (each column read as a
+    matrix).  Unimodular matrices keep integer schemes integral; other invertible
+    integer matrices give exact rational schemes over Z; over Z2 the matrices
+    must be invertible mod 2.
+    """
+    if scheme.shape is None:
+        raise ValueError("a basis change needs a matmul scheme (a shape)")
+    n, m, p = scheme.shape
+    mats = [np.asarray(x, dtype=np.int64) for x in (p_mat, q_mat, r_mat)]
+    for mat, size, name in zip(mats, (n, m, p), "PQR"):
+        if mat.shape != (size, size):
+            raise ValueError(f"{name} must be {size}×{size} for ⟨{n},{m},{p}⟩, got {mat.shape}")
+    (pi, pd), (qi, qd), (ri, rd) = (_int_inverse(x, scheme.ring) for x in mats)
+    pm, qm, rm = mats
+    du, dv, dw = scheme.denominators
+    u2 = _transform_factor(scheme.u, n, m, pm.T, qi.T)
+    v2 = _transform_factor(scheme.v, m, p, qm.T, ri.T)
+    w2 = _transform_factor(scheme.w, p, n, rm.T, pi.T)
+    return Scheme(u2, v2, w2, ring=scheme.ring, shape=scheme.shape,
+                  denominators=(du * qd, dv * rd, dw * pd))
+
+
+def kron(a: Scheme, b: Scheme) -> Scheme:
+    """Tensor product ⟨n1,m1,p1⟩ ⊗ ⟨n2,m2,p2⟩ → ⟨n1n2, m1m2, p1p2⟩ of rank ``R1·R2``.
+
+    Term ``(r1, r2)`` has factor matrices ``U1 ⊗ U2`` (Kronecker), so the big
+    matrix's row ``i1*n2+i2`` and column ``j1*m2+j2`` — blocks of blocks.
+    """
+    if a.shape is None or b.shape is None:
+        raise ValueError("the tensor product needs two matmul schemes (shapes)")
+    if a.ring != b.ring:
+        raise ValueError(f"cannot multiply a {a.ring} scheme by a {b.ring} scheme")
+    (n1, m1, p1), (n2, m2, p2) = a.shape, b.shape
+
+    def kr(x: np.ndarray, rows1: int, cols1: int, y: np.ndarray, rows2: int, cols2: int) -> np.ndarray:
+        r1, r2 = x.shape[1], y.shape[1]
+        xm = x.reshape(rows1, cols1, r1)
+        ym = y.reshape(rows2, cols2, r2)
+        big = np.einsum("acr,bds->abcdrs", xm.astype(object), ym.astype(object))
+        return big.reshape(rows1 * rows2 * cols1 * cols2, r1 * r2)
+
+    u = kr(a.u, n1, m1, b.u, n2, m2)
+    v = kr(a.v, m1, p1, b.v, m2, p2)
+    w = kr(a.w, p1, n1, b.w, p2, n2)
+    dens = tuple(x * y for x, y in zip(a.denominators, b.denominators))
+    return Scheme(u, v, w, ring=a.ring, shape=(n1 * n2, m1 * m2, p1 * p2), denominators=dens)
+
+
+def permute_terms(scheme: Scheme, order: Sequence[int]) -> Scheme:
+    """The same scheme with its terms in ``order`` (a permutation of ``range(R)``)."""
+    order = np.asarray(order, dtype=np.int64)
+    if sorted(order.tolist()) != list(range(scheme.rank)):
+        raise ValueError("order must be a permutation of the terms")
+    return scheme.replace(u=scheme.u[:, order], v=scheme.v[:, order], w=scheme.w[:, order])
+
+
+def drop_zero_terms(scheme: Scheme) -> Scheme:
+    """The scheme without terms whose product is identically zero."""
+    keep = np.flatnonzero(np.any(scheme.u, 0) & np.any(scheme.v, 0) & np.any(scheme.w, 0))
+    return scheme.replace(u=scheme.u[:, keep], v=scheme.v[:, keep], w=scheme.w[:, keep])
+
+
+# ------------------------------------------------------------ canonical form
+def _primitive(vec: Sequence[int]) -> tuple[tuple[int, ...], int]:
+    """``vec = scale · prim`` with ``prim`` integer, gcd 1 and first non-zero positive."""
+    g = math.gcd(*vec)
+    if g == 0:
+        return tuple(vec), 0
+    first = next(x for x in vec if x != 0)
+    if first < 0:
+        g = -g
+    return tuple(x // g for x in vec), g
+
+
+def canonical_form(scheme: Scheme) -> tuple:
+    """A hashable key equal for schemes that differ only by term order and by
+    scalars moved between the three factors of a term (signs included).
+
+    Over Z each term's u and v are made primitive with a positive first entry
+    and w carries the product of the removed scalars (an exact rational); over
+    Z2 only the order is free.  Terms are then sorted.  Shape and ring are part
+    of the key.
+    """
+    terms = []
+    du, dv, dw = scheme.denominators
+    for r in range(scheme.rank):
+        cu = [int(x) for x in scheme.u[:, r]]
+        cv = [int(x) for x in scheme.v[:, r]]
+        cw = [int(x) for x in scheme.w[:, r]]
+        if scheme.ring == "Z2":
+            terms.append((tuple(cu), tuple(cv), tuple(cw)))
+            continue
+        pu, su = _primitive(cu)
+        pv, sv = _primitive(cv)
+        scale = Fraction(su * sv, du * dv * dw)
+        wv = tuple(Fraction(x) * scale for x in cw)
+        if su == 0 or sv == 0 or not any(wv):
+            continue  # a zero term contributes nothing
+        terms.append((pu, pv, tuple((x.numerator, x.denominator) for x in wv)))
+    terms.sort()
+    head = (scheme.ring, scheme.shape if scheme.shape is not None else scheme.sizes)
+    return (head, tuple(terms))
+
+
+def canonical_hash(scheme: Scheme) -> str:
+    """A short stable hex digest of :func:`canonical_form` (for stores and file names)."""
+    import hashlib
+
+    return hashlib.sha256(repr(canonical_form(scheme)).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------- counts
+def addition_count(scheme: Scheme) -> int:
+    """Additions of the straightforward evaluation (no shared subexpressions).
+
+    ``Σ_r (nnz(u_r) − 1) + (nnz(v_r) − 1)`` to form the operands, plus
+    ``Σ_rows (nnz(w_row) − 1)`` to accumulate the outputs.
+    """
+    def operand(mat: np.ndarray) -> int:
+        nnz = np.count_nonzero(mat, axis=0)
+        return int(np.maximum(nnz - 1, 0).sum())
+
+    out_nnz = np.count_nonzero(scheme.w, axis=1)
+    return operand(scheme.u) + operand(scheme.v) + int(np.maximum(out_nnz - 1, 0).sum())
+
+
+def slice_rank_bound(tensor: np.ndarray) -> int:
+    """An upper bound on a tensor's rank: the smallest, over its three
+    directions, of the sum of the ranks of its slices (over Q)."""
+    t = np.asarray(tensor)
+    best = None
+    for axis in range(3):
+        total = 0
+        for s in np.moveaxis(t, axis, 0):
+            if np.any(s):
+                total += int(np.linalg.matrix_rank(s.astype(np.float64)))
+        best = total if best is None else min(best, total)
+    return int(best or 0)
+
+
+def iter_columns(scheme: Scheme) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The R terms as ``(u_r (S1,), v_r (S2,), w_r (S3,))`` integer numerators."""
+    for r in range(scheme.rank):
+        yield scheme.u[:, r], scheme.v[:, r], scheme.w[:, r]

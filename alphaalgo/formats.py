@@ -429,7 +429,8 @@ def scheme_to_json(record: SchemeRecord) -> dict:
     return obj
 
 
-def _scheme_from_json(obj: Any, where: str, ring: str | None) -> SchemeRecord:
+def scheme_from_json(obj: Any, where: str = "scheme", ring: str | None = None) -> SchemeRecord:
+    """The inverse of :func:`scheme_to_json`; ``ValueError`` names what is wrong."""
     if not isinstance(obj, dict):
         raise ValueError(f"{where}: expected an object")
     if obj.get("format") != JSON_FORMAT:
@@ -484,7 +485,7 @@ def read_json(path: Path, ring: str | None = None) -> list[SchemeRecord]:
             raise ValueError("'schemes' must be a non-empty list")
         records = []
         for i, item in enumerate(items):
-            rec = _scheme_from_json(item, f"scheme {i + 1}" if len(items) > 1 else "scheme", ring)
+            rec = scheme_from_json(item, f"scheme {i + 1}" if len(items) > 1 else "scheme", ring)
             records.append(dataclasses.replace(rec, name=rec.name or path.stem))
         return records
     except (ValueError, TypeError, KeyError, IndexError) as exc:

@@ -123,6 +123,15 @@ def kernels_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "kernels"
 
 
+def reference_dir() -> Path:
+    """AlphaTensor's published files: ``$ALPHAALGO_REFERENCE``, else
+    ``shared/reference/alphatensor`` beside the repository."""
+    env = os.environ.get("ALPHAALGO_REFERENCE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "alphatensor"
+
+
 def load_index(root: Path | None = None) -> list[CatalogEntry]:
     """The entries of ``kernels/index.json``."""
     root = root or kernels_dir()
@@ -231,9 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description="Regenerate kernels/ from the constructions "
                                                  "and AlphaTensor's published files.")
     parser.add_argument("command", choices=["build"])
-    parser.add_argument("--reference", type=Path,
-                        default=Path(__file__).resolve().parent.parent.parent / "shared"
-                        / "reference" / "alphatensor",
+    parser.add_argument("--reference", type=Path, default=reference_dir(),
                         help="folder holding factorizations_r.npz and factorizations_f2.npz")
     parser.add_argument("--out", type=Path, default=None, help="kernels folder (default: the repo's)")
     args = parser.parse_args(argv)

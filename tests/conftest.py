@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-REFERENCE = Path(os.environ.get("ALPHAALGO_REFERENCE",
-                                REPO.parent / "shared" / "reference" / "alphatensor"))
+from alphaalgo.catalog import reference_dir as _reference_dir
+
+REFERENCE = _reference_dir()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,191 @@
+"""``alphaalgo improve``: flip-graph local search from a given scheme."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import formats, tensors
+from ._common import EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, shape_arg
+
+DESCRIPTION = """\
+Random walks on the flip graph (Kauers & Moosbauer) from the scheme in FILE:
+flips change two terms that share a factor without changing the rank,
+reductions lower the rank when a factor vanishes or two terms merge, and plus
+transitions raise it by one to leave a plateau.  Walks restart from a pool of
+schemes at the best rank reached.  Over Z2 the factors are bit-packed.
+
+Over Z (--ring Z) the default walks over Z2 and keeps each new best scheme
+that Hensel-lifts to an integer scheme; --method flips walks the flip graph
+over Z itself, coefficients within [-1, 1] (or the input's largest).
+
+With --lift (--ring Z2, for a start valid only mod 2) the walk runs over Z2
+and only schemes that Hensel-lift to Z count; the lifted scheme, verified
+exactly over Z, is written (the Z2 scheme, and exit 1, when none lifts).
+
+The best scheme is verified exactly and written to --out (format by
+extension: .json, .npz, .txt/.exp) whether or not the target was reached.
+The same --seed makes the same walk (the time limit only decides where it
+stops).
+
+Exit status: 0 target rank reached (no target: the search finished; with
+--lift: and the result lifted), 1 time ran out first (or nothing lifted),
+2 bad input.
+
+examples:
+  alphaalgo improve naive333.json --ring Z2 --target-rank 23 --lift --out s23.json
+  alphaalgo improve s49.txt --shape 4,4,4 --ring Z2 --target-rank 47 \\
+      --time-limit 1800 --seed 7 --out s.json
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_parser(sub, "improve", "lower a scheme's rank by flip-graph local search",
+                   DESCRIPTION)
+    p.add_argument("file", metavar="FILE", help="the starting scheme (.json, .npz, .txt, .exp)")
+    p.add_argument("--ring", choices=tensors.RINGS, required=True,
+                   help="the ring of the result (the start must be valid there)")
+    p.add_argument("--target-rank", type=int, default=None, metavar="R",
+                   help="stop as soon as the rank is at most R")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                   help="seconds of search at most (default 60)")
+    p.add_argument("--max-flips", type=int, default=None, metavar="N",
+                   help="flips at most (a machine-independent budget)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--lift", action="store_true",
+                   help="with --ring Z2: Hensel-lift the result to Z and write the Z scheme")
+    p.add_argument("--method", choices=("auto", "flips", "lift"), default="auto",
+                   help="over Z: 'flips' walks the flip graph over Z (coefficients in "
+                        "[-1, 1]); 'lift' walks over Z2 and keeps the schemes that "
+                        "Hensel-lift to integer schemes; 'auto' (default) is 'lift'")
+    p.add_argument("--shape", type=shape_arg, default=None,
+                   help="n,m,p for text files or npz keys that do not name it")
+    p.add_argument("--key", default=None, help="which scheme of a file that holds several")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the result")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=run)
+
+
+def _read_start(args: argparse.Namespace) -> formats.SchemeRecord:
+    try:
+        return formats.read_scheme(args.file, ring=args.ring, shape=args.shape, key=args.key)
+    except formats.FormatError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import localsearch
+    from ..localsearch import packing
+
+    out = Path(args.out)
+    if out.suffix.lower() not in formats.EXTENSIONS:
+        raise UsageError(f"{out}: unknown extension {out.suffix!r} "
+                         f"(expected one of {', '.join(formats.EXTENSIONS)})")
+    if args.lift and args.ring != "Z2":
+        raise UsageError("--lift needs --ring Z2 (it lifts Z2 schemes to Z)")
+    if args.time_limit <= 0:
+        raise UsageError("--time-limit must be positive")
+    if args.max_flips is not None and args.max_flips < 1:
+        raise UsageError("--max-flips must be positive")
+    if args.target_rank is not None and args.target_rank < 0:
+        raise UsageError("--target-rank must be ≥ 0")
+    record = _read_start(args)
+    start = record.scheme
+    check = tensors.verify(start, args.ring)
+    if not check.valid:
+        raise UsageError(f"{args.file}: the scheme is not valid over {args.ring} "
+                         f"({check.describe()})")
+    try:
+        packing.check_searchable(start, args.ring)
+    except ValueError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+
+    progress = _Progress(args.time_limit, start.rank, enabled=not args.quiet)
+    lifted_ok = True
+    with progress:
+        try:
+            result = localsearch.search(start, ring=args.ring, target_rank=args.target_rank,
+                                        time_limit=args.time_limit, max_flips=args.max_flips,
+                                        seed=args.seed, method=args.method, lift=args.lift,
+                                        progress=progress.update)
+        except localsearch.LiftError as exc:
+            result, lifted_ok = None, False
+            unlifted = exc.schemes[0]
+    if result is None:
+        best = unlifted
+        summary = (f"rank {start.rank} → {best.rank} over Z2, but no scheme found lifts to Z; "
+                   "wrote the Z2 scheme")
+        flips, seconds = None, None
+    else:
+        best = result.scheme
+        flips, seconds = result.flips, round(result.seconds, 3)
+        rate = result.flips / result.seconds if result.seconds > 0 else 0.0
+        over = "Z2, lifted to Z" if args.lift else (
+            "Z2, lifted to Z" if args.ring == "Z" and args.method != "flips" else args.ring)
+        summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
+                   f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
+                   f"{result.restarts} restarts)")
+    final = tensors.verify(best)
+    if not final.valid:  # the library verified it already; never write an unverified scheme
+        raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
+    provenance = {"source": "alphaalgo improve", "input": str(args.file),
+                  "input_name": record.name, "search_ring": args.ring, "seed": args.seed,
+                  "method": args.method, "start_rank": start.rank, "flips": flips,
+                  "seconds": seconds, "lifted": bool(args.lift and lifted_ok),
+                  "command": _command(args)}
+    try:
+        formats.write_schemes(out, [formats.SchemeRecord(out.stem, best, provenance)])
+    except formats.FormatError as exc:
+        raise UsageError(str(exc)) from None
+    print(summary + f"; wrote {out}")
+    reached = args.target_rank is None or (result is not None and result.reached_target)
+    return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this walk (up to where the time limit stops it)."""
+    parts = ["alphaalgo improve", str(args.file), "--ring", args.ring, "--seed", str(args.seed),
+             "--time-limit", f"{args.time_limit:g}"]
+    for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
+                        ("--shape", ",".join(map(str, args.shape)) if args.shape else None),
+                        ("--key", args.key)):
+        if value is not None:
+            parts += [flag, str(value)]
+    if args.method != "auto":
+        parts += ["--method", args.method]
+    if args.lift:
+        parts.append("--lift")
+    return " ".join(parts + ["--out", str(args.out)])
+
+
+class _Progress:
+    """A rich progress bar on stderr: elapsed time against the limit, the best
+    rank and the flip rate."""
+
+    def __init__(self, time_limit: float, rank: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.time_limit = time_limit
+        self.rank = rank
+        self._bar = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True),
+                                 transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(f"rank {self.rank}", total=self.time_limit)
+        return self
+
+    def update(self, rank: int, flips: int, seconds: float) -> None:
+        if self._bar is not None:
+            rate = flips / seconds if seconds > 0 else 0.0
+            self._bar.update(self._task, completed=min(seconds, self.time_limit),
+                             description=f"rank {rank} · {flips:,} flips · {rate:.3g} flips/s")
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

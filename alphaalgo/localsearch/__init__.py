@@ -1,0 +1,12 @@
+"""Local search on flip graphs, and Hensel lifting of Z2 schemes to Z.
+
+Modules: :mod:`.flips_z2` (bit-packed Z2 kernels), :mod:`.flips_z` (Z kernels
+with bounded coefficients), :mod:`.walk` (walks, pool, restarts, ``improve``),
+:mod:`.lifting` (Z2 → Z by Hensel lifting and rational reconstruction).
+"""
+
+from .lifting import LiftResult, lift, lift_any
+from .walk import LiftError, SearchConfig, SearchResult, Walker, improve, search
+
+__all__ = ["LiftError", "LiftResult", "SearchConfig", "SearchResult", "Walker", "improve",
+           "lift", "lift_any", "search"]

@@ -1,0 +1,65 @@
+"""Schemes to and from the arrays the flip kernels walk on.
+
+Z2: ``uint64 (3, cap)``, one bit per row of each factor (rows ≤ 64).
+Z: ``int8 (3, cap, smax)``, the coefficients of each factor, padded with zeros.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensors import Scheme
+
+MAX_BITS = 64
+
+
+def check_searchable(scheme: Scheme, ring: str) -> None:
+    """Raise ``ValueError`` when the flip kernels cannot hold ``scheme`` in ``ring``."""
+    if ring not in ("Z", "Z2"):
+        raise ValueError(f"unknown ring {ring!r}; expected Z or Z2")
+    if not scheme.is_integral:
+        raise ValueError("local search needs integer coefficients; this scheme has "
+                         f"denominators {scheme.denominators}")
+    if ring == "Z2" and max(scheme.sizes) > MAX_BITS:
+        raise ValueError(f"local search over Z2 holds factors of at most {MAX_BITS} rows; "
+                         f"this scheme has {scheme.sizes}")
+    if ring == "Z" and int(scheme.max_abs_coefficient()) > 100:
+        raise ValueError("local search over Z holds coefficients up to 100 in absolute value")
+
+
+def pack_z2(scheme: Scheme, cap: int) -> np.ndarray:
+    """The factors mod 2 as bit masks: ``uint64 (3, cap)``, terms past the rank zero."""
+    if cap < scheme.rank:
+        raise ValueError(f"capacity {cap} is below the rank {scheme.rank}")
+    out = np.zeros((3, cap), dtype=np.uint64)
+    for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
+        bits = (np.asarray(mat) % 2).astype(np.uint64)
+        weights = np.left_shift(np.uint64(1), np.arange(mat.shape[0], dtype=np.uint64))
+        out[p, :scheme.rank] = (bits * weights[:, None]).sum(axis=0, dtype=np.uint64)
+    return out
+
+
+def unpack_z2(X: np.ndarray, rank: int, like: Scheme) -> Scheme:
+    """The Z2 scheme of the first ``rank`` terms of ``X``, with ``like``'s target."""
+    mats = []
+    for p, size in enumerate(like.sizes):
+        shifts = np.arange(size, dtype=np.uint64)
+        mats.append(((X[p, :rank][None, :] >> shifts[:, None]) & np.uint64(1)).astype(np.int64))
+    return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=like.shape, target=like.target)
+
+
+def pack_z(scheme: Scheme, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """The integer factors: ``(X int8 (3, cap, smax), sizes int64 (3,))``."""
+    if cap < scheme.rank:
+        raise ValueError(f"capacity {cap} is below the rank {scheme.rank}")
+    sizes = np.array(scheme.sizes, dtype=np.int64)
+    out = np.zeros((3, cap, int(sizes.max())), dtype=np.int8)
+    for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
+        out[p, :scheme.rank, :mat.shape[0]] = np.asarray(mat).T
+    return out, sizes
+
+
+def unpack_z(X: np.ndarray, sizes: np.ndarray, rank: int, like: Scheme) -> Scheme:
+    """The Z scheme of the first ``rank`` terms of ``X``, with ``like``'s target."""
+    mats = [X[p, :rank, :int(sizes[p])].T.astype(np.int64) for p in range(3)]
+    return Scheme(mats[0], mats[1], mats[2], ring="Z", shape=like.shape, target=like.target)

@@ -1,0 +1,375 @@
+"""Random walks on the flip graph: a walker per ring, restarts and a pool.
+
+:class:`Walker` holds one scheme in the kernels' arrays and makes flips;
+:func:`search` runs walks from a scheme with plus transitions to leave
+plateaus, keeps a pool of schemes at the best rank reached, restarts from the
+pool when a walk stops making progress, and stops at a target rank, a time
+limit or a number of flips.  Everything but the time limit is counted in
+flips, so a given seed makes the same walk on any machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import numpy as np
+
+from .. import tensors
+from ..tensors import Scheme
+from . import flips_z, flips_z2, packing
+from .rng import make_rng
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """How the walks are run.
+
+    Attributes:
+      plateau: flips without a reduction before a plus transition.
+      plus_slack: plus transitions raise the rank to at most best + this.
+      restart_after: flips without a new best rank before the walk restarts
+        from a scheme of the pool.
+      pool_size: schemes kept at the best rank.
+      chunk: flips per kernel call (between time checks and progress reports).
+      bound: over Z, the largest |coefficient| a move may create (the input's
+        own largest coefficient is always allowed).
+      dependent: over Z2, also reduce when factors of terms sharing a factor
+        become linearly dependent (three or more terms), not only equal; about
+        4× fewer flips per second.
+    """
+
+    plateau: int = 20_000
+    plus_slack: int = 2
+    restart_after: int = 30_000_000
+    pool_size: int = 64
+    chunk: int = 250_000
+    bound: int = 1
+    dependent: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("plateau", "restart_after", "pool_size", "chunk", "bound"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer")
+        if self.plus_slack < 0:
+            raise ValueError("plus_slack must be ≥ 0")
+
+
+class Walker:
+    """One scheme on the flip graph of its ring, in the kernels' arrays."""
+
+    def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int, bound: int = 1,
+                 dependent: bool = False) -> None:
+        packing.check_searchable(scheme, ring)
+        self.ring = ring
+        self.like = scheme
+        self.cap = int(cap)
+        self.rng = make_rng(seed)
+        self.bound = max(int(bound), int(scheme.max_abs_coefficient()))
+        self.dependent = bool(dependent)
+        self.state = np.zeros(2, dtype=np.int64)
+        self.pairs = np.zeros((3, flips_z2.max_pairs(self.cap), 2), dtype=np.int32)
+        self.npairs = np.zeros(3, dtype=np.int64)
+        self.load(scheme)
+
+    # ----------------------------------------------------------- state
+    def load(self, scheme: Scheme) -> None:
+        """Start walking from ``scheme`` (reduced first: zero terms, merges)."""
+        if self.ring == "Z2":
+            self.X = packing.pack_z2(scheme, self.cap)
+            rank = flips_z2.reduce_all(self.X, scheme.rank)
+            flips_z2.rebuild_pairs(self.X, rank, self.pairs, self.npairs)
+        else:
+            self.X, self.sizes = packing.pack_z(scheme, self.cap)
+            self.K = np.zeros((3, self.cap), dtype=np.uint64)
+            self.G = np.zeros((3, self.cap), dtype=np.int8)
+            flips_z.normalize_all(self.X, self.sizes, self.K, self.G, scheme.rank)
+            rank = flips_z.reduce_all(self.X, self.sizes, self.K, self.G, scheme.rank, self.bound)
+            flips_z.rebuild_pairs(self.X, self.sizes, self.K, self.G, rank, self.pairs,
+                                  self.npairs)
+        self.state[:] = (rank, 0)
+
+    @property
+    def rank(self) -> int:
+        return int(self.state[0])
+
+    def snapshot(self) -> tuple[np.ndarray, int]:
+        """A copy of the current factors and rank."""
+        return self.X.copy(), self.rank
+
+    def restore(self, snap: tuple[np.ndarray, int]) -> None:
+        """Continue from a :meth:`snapshot`."""
+        X, rank = snap
+        self.X[...] = X
+        if self.ring == "Z2":
+            flips_z2.rebuild_pairs(self.X, rank, self.pairs, self.npairs)
+        else:
+            flips_z.normalize_all(self.X, self.sizes, self.K, self.G, rank)
+            flips_z.rebuild_pairs(self.X, self.sizes, self.K, self.G, rank, self.pairs,
+                                  self.npairs)
+        self.state[:] = (rank, 0)
+
+    def scheme(self) -> Scheme:
+        """The current scheme (not verified here)."""
+        if self.ring == "Z2":
+            return packing.unpack_z2(self.X, self.rank, self.like)
+        return packing.unpack_z(self.X, self.sizes, self.rank, self.like)
+
+    # ----------------------------------------------------------- moves
+    def run(self, max_flips: int, *, plateau: int, max_rank: int, stop_below: int = 0,
+            target: int = 0) -> tuple[int, int]:
+        """Up to ``max_flips`` flips; returns ``(flips made, kernel code)``
+        (see :func:`.flips_z2.walk`)."""
+        if self.ring == "Z2":
+            flips, code = flips_z2.walk(self.X, self.state, self.pairs, self.npairs, self.rng,
+                                        int(max_flips), int(plateau), int(max_rank),
+                                        int(stop_below), int(target), self.dependent)
+        else:
+            flips, code = flips_z.walk(self.X, self.sizes, self.K, self.G, self.state,
+                                       self.pairs, self.npairs, self.rng, int(max_flips),
+                                       int(plateau), int(max_rank), int(stop_below),
+                                       int(target), self.bound)
+        return int(flips), int(code)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """What a search found.
+
+    Attributes:
+      scheme: the best scheme, verified exactly in the search's ring.
+      pool: distinct verified schemes at the best rank (``scheme`` first);
+        only ``scheme`` when the walk was over Z2 for Z results (lifting).
+      start_rank: the input's rank.
+      flips: flips made in all.
+      seconds: wall time.
+      restarts: walks restarted from the pool.
+      reached_target: True when a target rank was given and reached.
+      history: ``(rank, flips, seconds)`` each time the best rank fell.
+      walk_rank: the lowest rank the walk reached (over Z2 when lifting).
+    """
+
+    scheme: Scheme
+    pool: tuple[Scheme, ...]
+    start_rank: int
+    flips: int
+    seconds: float
+    restarts: int
+    reached_target: bool
+    history: tuple[tuple[int, int, float], ...]
+    walk_rank: int
+
+
+ProgressFn = Callable[[int, int, float], None]
+
+
+def _as_ring(scheme: Scheme, ring: str) -> Scheme:
+    """``scheme`` read in ``ring``; ``ValueError`` unless it is valid there."""
+    check = tensors.verify(scheme, ring)
+    if not check.valid:
+        raise ValueError(f"the starting scheme is not valid over {ring}: {check.describe()}")
+    if scheme.ring == ring:
+        return scheme
+    return Scheme(scheme.u, scheme.v, scheme.w, ring=ring, shape=scheme.shape,
+                  target=scheme.target)
+
+
+METHODS = ("auto", "flips", "lift")
+
+
+def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None = None,
+           time_limit: float | None = None, max_flips: int | None = None, seed: int = 0,
+           method: str = "auto", lift: bool = False, config: SearchConfig | None = None,
+           progress: ProgressFn | None = None) -> SearchResult:
+    """Flip-graph search from ``scheme``; the result is verified in ``ring``.
+
+    Args:
+      scheme: the start, valid in ``ring`` (or over Z2 when ``lift``).
+      ring: the ring of the result (default: the scheme's own).
+      target_rank: stop as soon as the result's rank is at most this.
+      time_limit, max_flips: stop after this many seconds / flips (at least one
+        must be given).
+      seed: fixes the walk.
+      method: over Z, ``"flips"`` walks the flip graph over Z (coefficients
+        within ``config.bound``); ``"lift"`` walks over Z2 and keeps the schemes
+        that Hensel-lift to integer schemes (:mod:`.lifting`); ``"auto"`` is
+        ``"lift"`` (``"flips"`` for factors of more than 64 rows).  Over Z2
+        the walk is over Z2 whatever the method.
+      lift: walk over Z2 from a Z2 scheme and return Z schemes that lift
+        (``ring`` must be ``"Z2"`` or ``None``; the result's ring is Z, and
+        the start counts only if it is valid over Z as it stands).
+      config: walk parameters.
+      progress: ``progress(best_rank, flips, seconds)`` after every chunk.
+
+    Raises ``ValueError`` when the scheme is not valid in its ring or cannot be
+    searched (denominators; over Z2 more than 64 rows per factor).
+    """
+    if time_limit is None and max_flips is None:
+        raise ValueError("give a time limit or a number of flips")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    cfg = config or SearchConfig()
+    ring = ring or scheme.ring
+    if method == "auto":
+        method = "lift" if max(scheme.sizes) <= packing.MAX_BITS else "flips"
+    packing.check_searchable(scheme, "Z2" if lift or ring == "Z2" or method == "lift" else "Z")
+    accept: Callable[[Scheme], Scheme | None] | None = None
+    if lift:
+        if ring != "Z2":
+            raise ValueError("lift=True walks over Z2: give a Z2 scheme (ring='Z2')")
+        walk_start = _as_ring(scheme, "Z2")
+        as_z = walk_start.replace(ring="Z")
+        best = as_z if tensors.verify(as_z, "Z").valid else None
+        accept = _lift_integral
+    elif ring == "Z" and method != "flips":
+        best = _as_ring(scheme, "Z")
+        walk_start = _as_ring(best, "Z2")
+        accept = _lift_integral
+    else:
+        walk_start = best = _as_ring(scheme, ring)
+    walk_ring = walk_start.ring
+    target = -1 if target_rank is None else int(target_rank)
+    t0 = time.monotonic()
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    cap = walk_start.rank + cfg.plus_slack + 2
+    walker = Walker(walk_start, walk_ring, cap, seed, cfg.bound, cfg.dependent)
+    picker = np.random.default_rng(seed)
+    walk_best = walk_start.rank
+    pool: list[tuple[np.ndarray, int]] = [walker.snapshot()]
+    pool_best: list[Scheme] = []
+    if best is None or walker.rank < walk_best:  # the start itself reduced on loading
+        walk_best = min(walk_best, walker.rank)
+        found = _checked(walker.scheme(), walk_ring)
+        got = accept(found) if accept else found
+        if got is not None and (best is None or got.rank < best.rank):
+            best = got
+    if best is None:  # lift=True and nothing lifts yet: the rank to beat is unbounded
+        best_rank = walk_start.rank + 1
+    else:
+        best_rank = best.rank
+    history: list[tuple[int, int, float]] = [(best_rank, 0, 0.0)] if best is not None else []
+    flips = restarts = since_best = since_try = 0
+    while best_rank > target:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if max_flips is not None and flips >= max_flips:
+            break
+        n = min(cfg.chunk, cfg.restart_after - since_best)
+        if max_flips is not None:
+            n = min(n, max_flips - flips)
+        kernel_target = target if walk_best > target else -1
+        made, code = walker.run(n, plateau=cfg.plateau, max_rank=walk_best + cfg.plus_slack,
+                                stop_below=walk_best, target=kernel_target)
+        flips += made
+        since_best += made
+        since_try += made
+        tried = False
+        if walker.rank < walk_best:
+            walk_best = walker.rank
+            pool = [walker.snapshot()]
+            since_best = 0
+            tried = True
+        elif accept is not None and walker.rank < best_rank and since_try >= cfg.restart_after:
+            tried = True  # at a rank that did not lift yet: try the scheme the walk is on now
+        if tried:
+            since_try = 0
+            found = _checked(walker.scheme(), walk_ring)
+            got = accept(found) if accept else found
+            if got is not None and got.rank < best_rank:
+                best, best_rank = got, got.rank
+                history.append((best_rank, flips, time.monotonic() - t0))
+        if code == flips_z2.STUCK or since_best >= cfg.restart_after:
+            if walker.rank == walk_best:
+                _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
+            walker.restore(pool[int(picker.integers(len(pool)))])
+            restarts += 1
+            since_best = 0
+        if progress is not None:
+            progress(best_rank, flips, time.monotonic() - t0)
+    if walker.rank == walk_best:
+        _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
+    if best is None:
+        raise LiftError("no scheme found lifts to Z", _distinct(
+            [_unpack(walker, snap) for snap in pool], walk_ring))
+    if accept is None:
+        pool_best = _distinct([best] + [_unpack(walker, snap) for snap in pool], ring)
+    else:
+        pool_best = [best]
+    return SearchResult(scheme=best, pool=tuple(pool_best), start_rank=scheme.rank,
+                        flips=flips, seconds=time.monotonic() - t0, restarts=restarts,
+                        reached_target=target >= 0 and best_rank <= target,
+                        history=tuple(history), walk_rank=walk_best)
+
+
+class LiftError(ValueError):
+    """A search with ``lift=True`` found no scheme that lifts; ``.schemes`` holds
+    the verified Z2 schemes at the best rank the walk reached."""
+
+    def __init__(self, message: str, schemes: list[Scheme]) -> None:
+        super().__init__(message)
+        self.schemes = tuple(schemes)
+
+
+def _lift_integral(scheme: Scheme) -> Scheme | None:
+    """The Hensel lift of a Z2 scheme when it is an integer scheme, else None."""
+    from .lifting import lift
+
+    res = lift(scheme)
+    if res.scheme is not None and res.scheme.is_integral:
+        return res.scheme
+    return None
+
+
+def _checked(scheme: Scheme, ring: str) -> Scheme:
+    """``scheme`` after an exact check; a failure here is a bug in the kernels."""
+    check = tensors.verify(scheme, ring)
+    if not check.valid:
+        raise AssertionError(f"local search produced an invalid scheme: {check.describe()}")
+    return scheme
+
+
+def _add_to_pool(pool: list, snap: tuple[np.ndarray, int], size: int,
+                 picker: np.random.Generator) -> None:
+    if any(np.array_equal(snap[0], other[0]) for other in pool):
+        return
+    if len(pool) < size:
+        pool.append(snap)
+    else:
+        pool[int(picker.integers(len(pool)))] = snap
+
+
+def _unpack(walker: Walker, snap: tuple[np.ndarray, int]) -> Scheme:
+    X, rank = snap
+    if walker.ring == "Z2":
+        return packing.unpack_z2(X, rank, walker.like)
+    return packing.unpack_z(X, walker.sizes, rank, walker.like)
+
+
+def _distinct(schemes: list[Scheme], ring: str) -> list[Scheme]:
+    """Verified schemes without repeats (by canonical form), order kept."""
+    seen: set[str] = set()
+    out = []
+    for s in schemes:
+        h = tensors.canonical_hash(s)
+        if h not in seen:
+            seen.add(h)
+            out.append(_checked(s, ring))
+    return out
+
+
+def improve(scheme: Scheme, *, time_limit: float, seed: int,
+            target_rank: int | None = None) -> Scheme:
+    """A verified scheme of rank ≤ ``scheme``'s, in its ring, from ``time_limit``
+    seconds of flip-graph search (less when ``target_rank`` is reached).
+
+    Over Z2 the walk is over Z2; over Z it is over Z2 too, and only schemes
+    that Hensel-lift to integer schemes (verified over Z) are kept, so the
+    result can have larger coefficients than the input (typically up to 3 or 4).
+
+    Cheap to call repeatedly: the kernels are compiled once and cached on disk.
+    Raises ``ValueError`` for an invalid scheme or one the kernels cannot hold
+    (rational coefficients; over Z2 more than 64 rows per factor).
+    """
+    return search(scheme, ring=scheme.ring, target_rank=target_rank, time_limit=time_limit,
+                  seed=seed).scheme

@@ -1,0 +1,161 @@
+"""Local search (flip graphs): flips per second and time to rank.
+
+Two measurements, each printed as one JSON object per line plus a Markdown
+row for ``benchmarks/RESULTS.md``:
+
+* ``throughput`` — flips per second of the Z2 kernel on ⟨3,3,3⟩, walking at
+  rank 23 (the walk is first brought down to 23, then timed for ``--flips``
+  flips with the target out of reach), in ``--workers`` processes at once
+  (one per core) so the per-core figure is taken with every core busy.
+* ``rank`` — a search from the naive scheme of ``--shape`` to
+  ``--target``, with a time budget: the rank reached, the time each rank was
+  first reached, flips per second, and (``--lift``) whether the result lifts
+  to Z.  ``--ring Z`` walks over Z2 and keeps only schemes that lift
+  (``alphaalgo.localsearch.search`` with method ``lift``).
+
+examples:
+  .venv/bin/python benchmarks/bench_localsearch.py throughput --flips 50000000 --workers 2
+  .venv/bin/python benchmarks/bench_localsearch.py rank --shape 3,3,3 --ring Z2 --target 23 \\
+      --budget 60 --lift
+  .venv/bin/python benchmarks/bench_localsearch.py rank --shape 4,4,4 --ring Z --target 49 \\
+      --budget 300 --out runs/s444_49.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import platform
+import time
+
+from alphaalgo import formats, tensors
+from alphaalgo.localsearch import SearchConfig, Walker, lift, search
+
+
+def machine() -> dict:
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "load_avg": [round(x, 2) for x in os.getloadavg()],
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def _throughput_worker(args: tuple[int, int]) -> dict:
+    flips, seed = args
+    start = tensors.naive_scheme(3, 3, 3, ring="Z2")
+    cfg = SearchConfig()
+    w = Walker(start, "Z2", start.rank + cfg.plus_slack + 2, seed)
+    while w.rank > 23:  # bring the walk down to the working rank first
+        w.run(1_000_000, plateau=cfg.plateau, max_rank=w.rank + cfg.plus_slack, target=23)
+    w.run(10_000, plateau=cfg.plateau, max_rank=23 + cfg.plus_slack, target=-1)  # warm up
+    t0 = time.perf_counter()
+    made, _ = w.run(flips, plateau=cfg.plateau, max_rank=23 + cfg.plus_slack, target=-1)
+    dt_s = time.perf_counter() - t0
+    if not tensors.verify(w.scheme(), "Z2").valid:
+        raise AssertionError("the walk left the scheme invalid")
+    return {"flips": made, "seconds": dt_s, "flips_per_s": made / dt_s, "final_rank": w.rank}
+
+
+def cmd_throughput(args: argparse.Namespace) -> None:
+    with mp.get_context("spawn").Pool(args.workers) as pool:
+        results = pool.map(_throughput_worker, [(args.flips, 100 + i) for i in range(args.workers)])
+    per_core = [r["flips_per_s"] for r in results]
+    out = {"bench": "throughput", "shape": [3, 3, 3], "ring": "Z2", "workers": args.workers,
+           "per_core_flips_per_s": per_core, "total_flips_per_s": sum(per_core),
+           "machine": machine()}
+    print(json.dumps(out))
+    print(f"| ⟨3,3,3⟩ Z2 flips/s per core, {args.workers} processes | "
+          + ", ".join(f"{x / 1e6:.2f}·10⁶" for x in per_core)
+          + f" (total {sum(per_core) / 1e6:.2f}·10⁶) |")
+
+
+def cmd_rank(args: argparse.Namespace) -> None:
+    shape = formats.parse_shape(args.shape)
+    start = tensors.naive_scheme(*shape, ring=args.ring)
+    last = [0.0]
+
+    def progress(rank: int, flips: int, seconds: float) -> None:
+        if seconds - last[0] >= args.report_every:
+            last[0] = seconds
+            print(f"  … {seconds:7.1f} s  rank {rank}  {flips:,} flips", flush=True)
+
+    res = search(start, ring=args.ring, target_rank=args.target, time_limit=args.budget,
+                 seed=args.seed, progress=progress)
+    best = res.scheme
+    if not tensors.verify(best).valid:
+        raise AssertionError("search returned an invalid scheme")
+    out = {"bench": "rank", "shape": list(shape), "ring": args.ring, "target": args.target,
+           "budget_s": args.budget, "seed": args.seed, "rank": best.rank,
+           "walk_rank": res.walk_rank, "reached": res.reached_target,
+           "seconds": round(res.seconds, 2), "flips": res.flips,
+           "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
+           "restarts": res.restarts,
+           "first_reached": [[r, round(s, 2)] for r, _, s in res.history],
+           "machine": machine()}
+    if args.lift and best.ring == "Z2":
+        t0 = time.perf_counter()
+        lifted = None
+        for cand in res.pool:
+            got = lift(cand)
+            if got.lifted:
+                lifted = got.scheme
+                break
+        out["lift"] = {"lifted": lifted is not None, "tried": len(res.pool),
+                       "seconds": round(time.perf_counter() - t0, 2),
+                       "integral": bool(lifted is not None and lifted.is_integral),
+                       "max_abs_coefficient": (str(lifted.max_abs_coefficient())
+                                               if lifted is not None else None)}
+        if lifted is not None:
+            assert tensors.verify(lifted, "Z").valid
+            best = lifted
+    if args.out:
+        formats.write_schemes(args.out, [formats.SchemeRecord(
+            f"ls_{'x'.join(map(str, shape))}_{best.rank}", best,
+            {"source": "benchmarks/bench_localsearch.py", "seed": args.seed,
+             "seconds": out["seconds"]})])
+    print(json.dumps(out))
+    when = dict((r, s) for r, s in out["first_reached"])
+    t_target = when.get(args.target)
+    lift_note = ""
+    if "lift" in out:
+        lift_note = "; lifted to Z" if out["lift"]["lifted"] else "; did not lift"
+    print(f"| ⟨{','.join(map(str, shape))}⟩ {args.ring} → {args.target} | rank {best.rank} "
+          f"in {out['seconds']} s (budget {args.budget:g} s"
+          + (f", target at {t_target} s" if t_target is not None else "")
+          + f"){lift_note} | {out['flips_per_s'] / 1e6:.2f}·10⁶ flips/s | seed {args.seed} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("throughput", help="flips per second on ⟨3,3,3⟩ over Z2")
+    t.add_argument("--flips", type=int, default=50_000_000)
+    t.add_argument("--workers", type=int, default=1)
+    t.set_defaults(func=cmd_throughput)
+    r = sub.add_parser("rank", help="time to rank from the naive scheme")
+    r.add_argument("--shape", required=True)
+    r.add_argument("--ring", choices=("Z", "Z2"), default="Z2")
+    r.add_argument("--target", type=int, required=True)
+    r.add_argument("--budget", type=float, default=60.0, help="seconds")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--lift", action="store_true", help="lift the Z2 result to Z")
+    r.add_argument("--out", default=None, help="write the best scheme here")
+    r.add_argument("--report-every", type=float, default=60.0, help="seconds between reports")
+    r.set_defaults(func=cmd_rank)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

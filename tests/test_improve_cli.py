@@ -1,0 +1,182 @@
+"""``alphaalgo improve``: exit codes, bad input, verified output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alphaalgo import catalog, formats, tensors
+from alphaalgo.cli import main
+from alphaalgo.formats import SchemeRecord
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path: Path, scheme: tensors.Scheme) -> Path:
+    formats.write_schemes(path, [SchemeRecord(path.stem, scheme)])
+    return path
+
+
+@pytest.fixture
+def naive222(tmp_path) -> Path:
+    return write(tmp_path / "naive222.json", tensors.naive_scheme(2, 2, 2))
+
+
+def test_help_explains_with_examples(capsys):
+    code, out, _ = run(capsys, "improve", "--help")
+    assert code == 0
+    for word in ("--ring", "--target-rank", "--time-limit", "--seed", "--lift", "--out",
+                 "examples:", "Exit status"):
+        assert word in out
+
+
+@pytest.mark.parametrize("ring", ["Z2", "Z"])
+def test_reaches_the_target_exit_0_and_writes_a_verified_scheme(capsys, tmp_path, naive222, ring):
+    out = tmp_path / f"best_{ring}.json"
+    code, stdout, _ = run(capsys, "improve", str(naive222), "--ring", ring, "--target-rank", "7",
+                          "--time-limit", "30", "--seed", "3", "--out", str(out), "--quiet")
+    assert code == 0, stdout
+    assert "8 → 7" in stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 7 and rec.scheme.ring == ring
+    assert tensors.verify(rec.scheme).valid
+    assert rec.provenance["source"] == "alphaalgo improve" and rec.provenance["seed"] == 3
+    doc = json.loads(out.read_text())
+    assert doc["verification"]["valid"] is True
+
+
+def test_native_z_flips(capsys, tmp_path, naive222):
+    out = tmp_path / "z.txt"
+    code, _, _ = run(capsys, "improve", str(naive222), "--ring", "Z", "--method", "flips",
+                     "--target-rank", "7", "--max-flips", "2000000", "--out", str(out), "--quiet")
+    assert code == 0
+    s = formats.read_scheme(out, ring="Z").scheme
+    assert s.rank == 7 and tensors.verify(s, "Z").valid and s.max_abs_coefficient() <= 1
+
+
+def test_target_not_reached_exit_1_still_writes_the_best(capsys, tmp_path, naive222):
+    out = tmp_path / "best.npz"
+    code, stdout, _ = run(capsys, "improve", str(naive222), "--ring", "Z2", "--target-rank", "6",
+                          "--time-limit", "0.5", "--out", str(out), "--quiet")
+    assert code == 1
+    s = formats.read_scheme(out, ring="Z2").scheme
+    assert s.rank == 7 and tensors.verify(s, "Z2").valid
+
+
+def test_no_target_exit_0_when_the_search_finishes(capsys, tmp_path, naive222):
+    out = tmp_path / "best.json"
+    code, _, _ = run(capsys, "improve", str(naive222), "--ring", "Z2", "--max-flips", "50000",
+                     "--out", str(out), "--quiet")
+    assert code == 0 and formats.read_scheme(out).scheme.rank <= 8
+
+
+def test_lift_writes_a_z_scheme(capsys, tmp_path):
+    start = write(tmp_path / "n333.txt", tensors.naive_scheme(3, 3, 3))
+    out = tmp_path / "s23.json"
+    code, stdout, _ = run(capsys, "improve", str(start), "--ring", "Z2", "--target-rank", "23",
+                          "--lift", "--time-limit", "60", "--seed", "1", "--out", str(out),
+                          "--quiet")
+    assert code == 0, stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.ring == "Z" and rec.scheme.rank == 23
+    assert tensors.verify(rec.scheme, "Z").valid and rec.provenance["lifted"] is True
+
+
+def test_lift_of_an_unliftable_start_exit_1_writes_z2(capsys, tmp_path, reference_dir):
+    rec = formats.read_scheme(reference_dir / "factorizations_f2.npz", ring="Z2", key="4,4,4")
+    start = write(tmp_path / "at47.json", rec.scheme)
+    out = tmp_path / "out.json"
+    code, stdout, _ = run(capsys, "improve", str(start), "--ring", "Z2", "--lift",
+                          "--max-flips", "20000", "--out", str(out), "--quiet")
+    assert code == 1 and "lifts" in stdout
+    s = formats.read_scheme(out).scheme
+    assert s.ring == "Z2" and s.rank <= 47 and tensors.verify(s).valid
+
+
+def test_same_seed_same_output(capsys, tmp_path):
+    start = write(tmp_path / "n333.json", tensors.naive_scheme(3, 3, 3, ring="Z2"))
+    texts = []
+    for name in ("a.txt", "b.txt"):
+        out = tmp_path / name
+        run(capsys, "improve", str(start), "--ring", "Z2", "--max-flips", "300000", "--seed",
+            "17", "--out", str(out), "--quiet")
+        texts.append(out.read_text())
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--lift"], "--lift needs --ring Z2"),
+    (["--time-limit", "0"], "--time-limit must be positive"),
+    (["--max-flips", "0"], "--max-flips must be positive"),
+    (["--target-rank", "-1"], "--target-rank"),
+])
+def test_bad_options_exit_2(capsys, tmp_path, naive222, extra, message):
+    out = tmp_path / "x.json"
+    code, _, err = run(capsys, "improve", str(naive222), "--ring", "Z", "--out", str(out),
+                       "--quiet", *extra)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_bad_input_exit_2_nothing_written(capsys, tmp_path, naive222):
+    out = tmp_path / "x.json"
+    # missing file
+    code, _, err = run(capsys, "improve", str(tmp_path / "nope.json"), "--ring", "Z2",
+                       "--out", str(out))
+    assert code == 2 and "no such file" in err
+    # an invalid scheme
+    s = catalog.strassen("Z")
+    w = s.w.copy()
+    w[0, 0] += 1
+    bad = write(tmp_path / "bad.npz", s.replace(w=w))
+    code, _, err = run(capsys, "improve", str(bad), "--ring", "Z", "--out", str(out))
+    assert code == 2 and "not valid over Z" in err
+    # valid over Z2 only, searched over Z
+    z2only = write(tmp_path / "z2.json", catalog.strassen("Z2"))
+    code, _, err = run(capsys, "improve", str(z2only), "--ring", "Z", "--out", str(out))
+    assert code == 2 and "not valid over Z" in err
+    # an output format nobody reads
+    code, _, err = run(capsys, "improve", str(naive222), "--ring", "Z", "--out",
+                       str(tmp_path / "x.csv"))
+    assert code == 2 and "unknown extension" in err
+    # garbage
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    code, _, err = run(capsys, "improve", str(junk), "--ring", "Z", "--out", str(out))
+    assert code == 2 and "malformed JSON" in err
+    # missing --ring
+    code, _, err = run(capsys, "improve", str(naive222), "--out", str(out))
+    assert code == 2 and "--ring" in err
+    assert not out.exists() and not (tmp_path / "x.csv").exists()
+
+
+def test_rational_scheme_exit_2(capsys, tmp_path, reference_dir):
+    recs = formats.read_schemes(reference_dir / "factorizations_r.npz")
+    rational = next(r for r in recs if not r.scheme.is_integral)
+    start = write(tmp_path / "rational.json", rational.scheme)
+    out = tmp_path / "x.json"
+    code, _, err = run(capsys, "improve", str(start), "--ring", "Z", "--out", str(out))
+    assert code == 2 and "integer coefficients" in err and not out.exists()
+
+
+@pytest.mark.slow
+def test_444_reaches_rank_49_over_z(capsys, tmp_path):
+    """From the naive ⟨4,4,4⟩: a Z2 walk whose new best schemes are Hensel-lifted."""
+    start = write(tmp_path / "n444.json", tensors.naive_scheme(4, 4, 4))
+    out = tmp_path / "s49.json"
+    code, stdout, _ = run(capsys, "improve", str(start), "--ring", "Z", "--target-rank", "49",
+                          "--max-flips", "200000000", "--time-limit", "600", "--seed", "0",
+                          "--out", str(out), "--quiet")
+    assert code == 0, stdout
+    s = formats.read_scheme(out).scheme
+    assert s.ring == "Z" and s.rank == 49 and s.is_integral and tensors.verify(s, "Z").valid

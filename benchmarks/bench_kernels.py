@@ -1,0 +1,140 @@
+"""Kernels: correctness of every shipped scheme on both backends, and speed against the BLAS.
+
+usage:
+  python benchmarks/bench_kernels.py correctness [--backend numba|jax|both] [--levels 1,2]
+  python benchmarks/bench_kernels.py speed --sizes 2048,4096,8192 [--dtype float64]
+         [--kernels strassen:1,strassen:2,winograd:1] [--repeats 3]
+
+``correctness`` compiles every scheme of kernels/ (Z2-only ones must be
+refused), runs it on random inputs of odd sizes and prints, per scheme and
+number of levels, the relative error against float64 numpy
+(max|C − C64| / max|C64|) and the compile time (generate + load + first call).
+
+``speed`` times kernels against numpy.matmul with ``alphaalgo.bench.benchmark``
+(alternating rounds in one process, medians) and prints a Markdown table with
+the machine (CPU model, cores, BLAS, load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+
+import numpy as np
+
+from alphaalgo import bench, catalog, tensors
+from alphaalgo.codegen import NotAMatmulAlgorithm, compile_kernel
+
+KERNELS = {
+    "strassen": "strassen-2x2x2-r7",
+    "winograd": "winograd-2x2x2-r7",
+    "at444": "alphatensor-z-4x4x4-r49",
+    "s444": "strassen2-4x4x4-r49",
+    "at333": "alphatensor-z-3x3x3-r23",
+}
+
+
+def machine() -> str:
+    info = bench.device_info("numba")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{info['cpu']}, {info['cores']} cores, {info['blas']}, numba threads "
+            f"{info['numba_threads']} ({info['threading_layer']}); load average {load}; "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+def correctness(args: argparse.Namespace) -> int:
+    import jax
+
+    from rich.progress import track
+
+    backends = ["numba", "jax"] if args.backend == "both" else [args.backend]
+    rows, failures = [], 0
+    entries = catalog.find()
+    for entry in track(entries, description="schemes", transient=True):
+        s = catalog.load(entry)
+        n, m, p = s.shape
+        for backend in backends:
+            if not tensors.verify(s, "Z").valid:
+                try:
+                    compile_kernel(s, backend, 1)
+                    rows.append((entry.id, backend, "-", "NOT REFUSED", "", ""))
+                    failures += 1
+                except NotAMatmulAlgorithm:
+                    rows.append((entry.id, backend, "-", "refused (not valid over Z)", "", ""))
+                continue
+            for levels in args.levels:
+                if levels > 1 and s.rank > 64:
+                    continue  # two levels of a big scheme need huge sizes to mean anything
+                t0 = time.perf_counter()
+                mod = compile_kernel(s, backend, levels, leaf_min=2)
+                sizes = [tuple(2 * d ** levels + o for d, o in zip((n, m, p), (1, 3, 2))),
+                         tuple(4 * d ** levels for d in (n, m, p))]
+                errs = {}
+                for dtype in ("float64", "float32"):
+                    ctx = (lambda: jax.enable_x64(True)) if (backend == "jax" and dtype == "float64") \
+                        else contextlib.nullcontext
+                    worst = 0.0
+                    for size in sizes:
+                        rng = np.random.default_rng(0)
+                        a = rng.uniform(-1, 1, size[:2]).astype(dtype)
+                        b = rng.uniform(-1, 1, size[1:]).astype(dtype)
+                        with ctx():
+                            c = np.asarray(mod.matmul(a, b), np.float64)
+                        ref = a.astype(np.float64) @ b.astype(np.float64)
+                        worst = max(worst, float(np.abs(c - ref).max() / np.abs(ref).max()))
+                    errs[dtype] = worst
+                    if dtype == "float64" and worst >= 1e-10:
+                        failures += 1
+                took = time.perf_counter() - t0
+                rows.append((entry.id, backend, str(levels), f"{errs['float64']:.1e}",
+                             f"{errs['float32']:.1e}", f"{took:.2f}"))
+    print(f"Machine: {machine()}\n")
+    print("| scheme | backend | levels | rel. error float64 | rel. error float32 | compile + run s |")
+    print("|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print(f"\n{failures} failure(s)")
+    return 1 if failures else 0
+
+
+def speed(args: argparse.Namespace) -> int:
+    entries = {e.id: e for e in catalog.find()}
+    print(f"Machine: {machine()}\n")
+    print(f"Command: python {' '.join(sys.argv)}\n")
+    print("| kernel | levels | size | dtype | kernel s | numpy s | speedup | rel. error |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    for size in args.sizes:
+        for dtype in args.dtype:
+            for spec in args.kernels:
+                name, _, lv = spec.partition(":")
+                s = catalog.load(entries[KERNELS.get(name, name)])
+                r = bench.benchmark(s, "numba", (size, size, size), dtype, int(lv or 1),
+                                    repeats=args.repeats, warmup=args.warmup)
+                print(f"| {name} | {r.levels} | {size} | {dtype} | {r.kernel_s:.3f} | "
+                      f"{r.vendor_s:.3f} | {r.speedup:.3f} | {r.max_rel_error:.1e} |", flush=True)
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("correctness")
+    c.add_argument("--backend", choices=("numba", "jax", "both"), default="both")
+    c.add_argument("--levels", type=lambda t: [int(x) for x in t.split(",")], default=[1, 2])
+    s = sub.add_parser("speed")
+    s.add_argument("--sizes", type=lambda t: [int(x) for x in t.split(",")], default=[2048, 4096])
+    s.add_argument("--dtype", type=lambda t: t.split(","), default=["float64"])
+    s.add_argument("--kernels", type=lambda t: t.split(","),
+                   default=["strassen:1", "winograd:1", "strassen:2", "winograd:2"])
+    s.add_argument("--repeats", type=int, default=3)
+    s.add_argument("--warmup", type=int, default=1)
+    args = p.parse_args(argv)
+    return correctness(args) if args.mode == "correctness" else speed(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

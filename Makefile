@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-all bench catalog clean
+.PHONY: setup demo test test-all catalog bench-kernels bench-localsearch bench-discover clean
 
 setup: $(STAMP)
 
@@ -14,10 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,notebooks]'
 	touch $(STAMP)
 
-# The main job: a small run on the embedded defaults.
+# The main job: a short discovery campaign on <2,2,2> (the agent starts from the small
+# parameters shipped in agents/, pretrained on synthetic demonstrations only).
 demo: setup
-	$(BIN)/alphaalgo catalog --shape 2,2,2
-	$(BIN)/alphaalgo verify kernels/schemes/*.json
+	mkdir -p runs
+	$(BIN)/alphaalgo discover --shape 2,2,2 --ring Z --target-rank 7 --time-limit 300 \
+	    --params agents/small-2x2x2-Z.npz --store runs/demo.sqlite --out runs/demo-2x2x2.json
+	$(BIN)/alphaalgo verify runs/demo-2x2x2.json
+	$(BIN)/alphaalgo results --store runs/demo.sqlite
 
 # The default test run (slow cases are marked and left out; `make test-all` runs them).
 test: setup
@@ -29,6 +33,17 @@ test-all: setup
 # Regenerate kernels/ from the constructions and ../shared/reference/alphatensor.
 catalog: setup
 	$(BIN)/python -m alphaalgo.catalog build
+
+bench-kernels: setup
+	$(BIN)/python benchmarks/bench_kernels.py correctness
+	$(BIN)/python benchmarks/bench_kernels.py speed --sizes 2048,4096,8192 --dtype float64,float32 --kernels strassen:1,winograd:1 --repeats 3
+
+bench-localsearch: setup
+	$(BIN)/python benchmarks/bench_localsearch.py throughput --workers 2
+	$(BIN)/python benchmarks/bench_localsearch.py rank --shape 3,3,3 --ring Z2 --target 23 --lift
+
+bench-discover: setup
+	$(BIN)/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 --seeds 0,1,2,3,4 --time-limit 600
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

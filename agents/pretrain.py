@@ -1,0 +1,58 @@
+"""Produce the small pretrained parameters shipped in agents/, reproducibly.
+
+The network is trained on synthetic demonstrations only (random factor sets of
+the game's coefficient distribution, see alphaalgo.demos): no scheme, no
+catalogue entry, no self-play.  The same command gives the same file.
+
+usage:
+  .venv/bin/python agents/pretrain.py --shape 2,2,2 --ring Z --steps 6000
+  (writes agents/small-2x2x2-Z.npz; --out to write elsewhere)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from alphaalgo import formats, learner, presets
+from alphaalgo.campaign import Campaign, CampaignSpec
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shape", type=formats.parse_shape, required=True)
+    ap.add_argument("--ring", choices=["Z", "Z2"], default="Z")
+    ap.add_argument("--agent", default="small")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    preset = presets.load_preset(args.agent)
+    shape = "x".join(map(str, args.shape))
+    out = Path(args.out or presets.agents_dir() / f"{preset.name}-{shape}-{args.ring}.npz")
+    spec = CampaignSpec(shape=tuple(args.shape), ring=args.ring, preset=preset, store=":memory:",
+                        seed=args.seed)
+    camp = Campaign(spec)
+    state = learner.init_state(camp.agent, preset.training, jax.random.PRNGKey(args.seed))
+    rng = np.random.default_rng([args.seed, 7])
+    t0 = time.time()
+    with tqdm(total=args.steps, desc=f"pretrain {shape} {args.ring}") as bar:
+        state = camp.train(state, args.steps, rng, progress=bar.update)
+    meta = {"shape": list(args.shape), "ring": args.ring, "agent": preset.name, "steps": args.steps,
+            "seed": args.seed, "policy_loss": camp.stats.policy_loss,
+            "value_loss": camp.stats.value_loss, "data": "synthetic demonstrations only",
+            "command": " ".join(["agents/pretrain.py"] + (argv if argv is not None else sys.argv[1:]))}
+    learner.save_params(out, state.params, meta)
+    print(json.dumps(dict(meta, seconds=round(time.time() - t0), out=str(out))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

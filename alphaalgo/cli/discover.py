@@ -1,0 +1,186 @@
+"""``alphaalgo discover``: a discovery campaign (acting and learning on this machine)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from ._common import EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, add_ring, shape_arg
+
+DESCRIPTION = """\
+Run a discovery campaign: a neural Monte-Carlo tree search agent plays the
+tensor game on the matrix-multiplication tensor <n,m,p> (moves are rank-1
+terms u⊗v⊗w subtracted from what is left; a game that reaches zero in R moves
+is an algorithm with R multiplications) while it learns from synthetic
+demonstrations and its own games.
+
+The agent starts from randomly initialised parameters and an empty memory:
+no catalogue scheme is used unless --warm-start, no pretrained parameters
+unless --params.  Every scheme found is verified exactly and stored in the
+results store (--store); the best is written to --out whenever it improves.
+A scheme the agent finds is then refined by local search for a moment
+(alphaalgo.localsearch; the preset's acting.refine_seconds, 0 turns it off);
+each stored scheme's provenance says whether the agent or local search found
+it.  Checkpoints are written beside the store (STORE.checkpoints/) and --resume
+continues the same campaign (same shape, ring, agent and seed) from the latest.
+
+Agent presets live in agents/*.toml: tiny (tests), small (a 2-core CPU),
+large (a GPU); --agent also takes a path to a .toml file.
+
+Exit status: 0 the target rank was reached (without --target-rank: some
+scheme was found), 1 time ran out first, 2 bad input.
+
+examples:
+  alphaalgo discover --shape 2,2,2 --ring Z --target-rank 7 --time-limit 600 --out strassen.json
+  alphaalgo discover --shape 2,2,2 --ring Z2 --target-rank 7 --seed 3 --store runs/z2.sqlite
+  alphaalgo discover --shape 2,2,3 --time-limit 1800 --store runs/223.sqlite --resume
+  alphaalgo discover --shape 2,2,2 --target-rank 7 --time-limit 300 --params agents/small-2x2x2-Z.npz
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_parser(sub, "discover", "run a discovery campaign (neural tree search)", DESCRIPTION)
+    p.add_argument("--shape", type=shape_arg, required=True, metavar="n,m,p",
+                   help="the product <n,m,p> (each size up to 5)")
+    add_ring(p, "Z (integer coefficients) or Z2 (mod 2); default Z")
+    p.add_argument("--target-rank", type=int, default=None, metavar="R",
+                   help="stop (exit 0) as soon as a verified scheme of rank <= R is found")
+    p.add_argument("--time-limit", type=float, default=600.0, metavar="S",
+                   help="seconds, set-up and compilation included (default 600)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--agent", default="small", metavar="PRESET",
+                   help="agent preset name in agents/ or a .toml path (default small)")
+    p.add_argument("--store", default="runs/discover.sqlite", metavar="PATH",
+                   help="results store, SQLite (default runs/discover.sqlite)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="write the best scheme here (.npz AlphaTensor layout, .json, .txt)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue this campaign from its latest checkpoint in --store")
+    p.add_argument("--backend", choices=["local"], default="local",
+                   help="where acting and learning run (local: this process)")
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help="start from these network parameters (e.g. agents/small-2x2x2-Z.npz)")
+    p.add_argument("--warm-start", action="store_true",
+                   help="add the catalogue's best scheme to the replay buffer as a demonstration")
+    p.add_argument("--coefficients", default=None, metavar="LIST",
+                   help="coefficient set, e.g. -1,0,1 (default: -1,0,1 up to 3x3x3 over Z, "
+                        "-2..2 beyond, 0,1 over Z2)")
+    p.add_argument("--quiet", action="store_true", help="no live progress display")
+    p.set_defaults(func=run)
+
+
+def _coefficients(text: str | None) -> tuple[int, ...]:
+    if text is None:
+        return ()
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise UsageError(f"--coefficients must be comma-separated integers, got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .. import formats, game, presets
+
+    ring = args.ring or "Z"
+    if max(args.shape) > 5:
+        raise UsageError(f"shapes up to 5,5,5 are supported, got {','.join(map(str, args.shape))}")
+    if args.target_rank is not None and args.target_rank < 1:
+        raise UsageError(f"--target-rank must be positive, got {args.target_rank}")
+    if not (args.time_limit > 0 and math.isfinite(args.time_limit)):
+        raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    if args.out is not None and Path(args.out).suffix.lower() not in formats.EXTENSIONS:
+        raise UsageError(f"--out {args.out}: unknown extension (expected one of "
+                         f"{', '.join(formats.EXTENSIONS)})")
+    if args.params is not None and not Path(args.params).is_file():
+        raise UsageError(f"--params {args.params}: no such file")
+    try:
+        preset = presets.load_preset(args.agent)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    coefs = _coefficients(args.coefficients)
+    try:
+        if coefs:
+            game.GameConfig(tuple(args.shape), ring, coefs)
+    except ValueError as exc:
+        raise UsageError(f"--coefficients: {exc}") from None
+
+    from ..campaign import Campaign, CampaignSpec
+    from ..store import StoreError
+
+    spec = CampaignSpec(shape=tuple(args.shape), ring=ring, preset=preset, store=args.store,
+                        time_limit=args.time_limit, target_rank=args.target_rank, seed=args.seed,
+                        out=args.out, resume=args.resume, params=args.params,
+                        warm_start=args.warm_start, coefficients=coefs)
+    what = f"<{','.join(map(str, args.shape))}> over {ring}"
+    try:
+        if args.quiet or not sys.stderr.isatty():
+            result = _run_plain(spec, what, args.quiet)
+        else:
+            result = _run_live(spec, what)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
+        if "checkpoint" in str(exc) or str(exc).startswith(str(args.params)):
+            raise UsageError(str(exc)) from None
+        raise
+    st = result.stats
+    if result.best is not None:
+        where = f", written to {args.out}" if args.out else ""
+        print(f"best: rank {result.best.rank} over {ring} for {what} (verified{where}); "
+              f"{st.games} games, {st.solved} solved, {st.elapsed:.0f} s, "
+              f"{st.sims_per_second:.0f} simulations/s, campaign {result.campaign_id} in {args.store}")
+    else:
+        print(f"no scheme found for {what} in {st.elapsed:.0f} s ({st.games} games, "
+              f"{st.sims_per_second:.0f} simulations/s)")
+    if args.target_rank is not None:
+        if result.reached:
+            print(f"target rank {args.target_rank} reached after {st.reached_at:.1f} s")
+            return EXIT_OK
+        print(f"target rank {args.target_rank} not reached")
+        return EXIT_NEGATIVE
+    return EXIT_OK if result.best is not None else EXIT_NEGATIVE
+
+
+def _line(st) -> str:
+    best = "-" if st.best_rank is None else str(st.best_rank)
+    return (f"{st.elapsed:6.0f}s  games {st.games:6d}  solved {st.solved:5d}  best rank {best:>3}  "
+            f"loss {st.loss:6.3f}  {st.sims_per_second:6.0f} sim/s")
+
+
+def _run_plain(spec, what: str, quiet: bool):
+    from ..campaign import Campaign
+
+    last = [-1e9]
+
+    def report(st):
+        if not quiet and st.elapsed - last[0] >= 15:
+            last[0] = st.elapsed
+            print(_line(st), file=sys.stderr, flush=True)
+
+    if not quiet:
+        print(f"discovering {what} with agent {spec.preset.name} for up to {spec.time_limit:.0f} s",
+              file=sys.stderr)
+    return Campaign(spec, report, log=lambda m: print(m, file=sys.stderr)).run()
+
+
+def _run_live(spec, what: str):
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..campaign import Campaign
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[info]}"), console=console) as progress:
+        task = progress.add_task(f"discover {what}", total=spec.time_limit, info="compiling…")
+
+        def report(st):
+            best = "-" if st.best_rank is None else str(st.best_rank)
+            progress.update(task, completed=min(st.elapsed, spec.time_limit),
+                            info=f"games {st.games}  best rank {best}  loss {st.loss:.3f}  "
+                                 f"{st.sims_per_second:.0f} sim/s")
+
+        return Campaign(spec, report, log=progress.console.print).run()

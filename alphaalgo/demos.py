@@ -1,0 +1,263 @@
+"""Synthetic demonstrations and the symmetries used to augment them.
+
+A demonstration is R random rank-1 terms (coefficients drawn from the game's
+set, zero factors redrawn) summed into a tensor; its moves are the terms, in
+any order.  Each one yields a training example: the state after some of its
+moves, the next move (a random remaining term swapped into place) and the
+number of moves left.
+
+Examples are plain dicts of numpy arrays (the replay buffer's rows):
+
+  residual      int8    (N, S1, S2, S3)
+  last_actions  int8    (N, H, A)          most recent first
+  step          int32   (N,)
+  actions       int8    (N, K, A)          candidate next actions
+  weights       float32 (N, K)             the policy target over them (sums to 1)
+  value         float32 (N,)               the return from this state
+
+Basis changes act on each mode of a tensor by an invertible integer matrix
+(unimodular over Z, invertible mod 2 over Z2): ``T' = T ×₁ M1 ×₂ M2 ×₃ M3`` and a
+term ``(u, v, w)`` becomes ``(M1 u, M2 v, M3 w)``; the inverse matrices undo it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from . import game
+from .game import GameConfig
+
+EXAMPLE_KEYS = ("residual", "last_actions", "step", "actions", "weights", "value")
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoConfig:
+    """How demonstrations are drawn.
+
+    Attributes:
+      min_rank, max_rank: R is uniform in ``[min_rank, max_rank]``.
+      p_zero: probability that a coefficient is 0 (the rest uniform over the
+        game's non-zero coefficients).
+    """
+
+    min_rank: int = 1
+    max_rank: int = 8
+    p_zero: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_rank <= self.max_rank:
+            raise ValueError(f"need 1 <= min_rank <= max_rank, got {self.min_rank}, {self.max_rank}")
+        if not 0.0 <= self.p_zero < 1.0:
+            raise ValueError(f"p_zero must lie in [0, 1), got {self.p_zero}")
+
+
+# ------------------------------------------------------------------ factors
+_canonicalize = jax.jit(game.canonicalize, static_argnums=0)
+
+
+def canonicalize(config: GameConfig, actions: np.ndarray) -> np.ndarray:
+    """numpy view of :func:`game.canonicalize` (jitted): ``int8 (..., A)``."""
+    return np.array(_canonicalize(config, np.asarray(actions, np.int8)))
+
+
+def random_actions(rng: np.random.Generator, config: GameConfig, count: tuple[int, ...],
+                   p_zero: float) -> np.ndarray:
+    """``int8 (*count, A)`` random canonical actions with no zero factor."""
+    nonzero = np.array([c for c in config.coefficients if c != 0], np.int8)
+    a = config.action_size
+
+    def draw(k: int) -> np.ndarray:
+        vals = nonzero[rng.integers(0, len(nonzero), size=(k, a))]
+        return np.where(rng.random((k, a)) < p_zero, 0, vals).astype(np.int8)
+
+    flat = draw(int(np.prod(count)))
+    bounds = np.cumsum((0,) + config.sizes)
+    while True:
+        bad = np.zeros(len(flat), bool)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            bad |= ~np.any(flat[:, lo:hi] != 0, axis=1)
+        if not bad.any():
+            break
+        flat[bad] = draw(int(bad.sum()))
+    return canonicalize(config, flat).reshape(count + (a,))
+
+
+def term_tensors(config: GameConfig, actions: np.ndarray) -> np.ndarray:
+    """``int32 (..., S1, S2, S3)``, the rank-1 tensors of ``actions (..., A)``."""
+    s1, s2, _ = config.sizes
+    act = np.asarray(actions, np.int32)
+    u, v, w = act[..., :s1], act[..., s1:s1 + s2], act[..., s1 + s2:]
+    return u[..., :, None, None] * v[..., None, :, None] * w[..., None, None, :]
+
+
+def random_demo(rng: np.random.Generator, config: GameConfig, rank: int, p_zero: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """One demonstration: ``target int8 (S1, S2, S3)`` and its moves ``actions int8 (rank, A)``.
+
+    Redrawn until no proper suffix of the moves sums to zero, so that replaying
+    the moves reaches zero after exactly ``rank`` of them (never earlier).
+    """
+    while True:
+        acts = random_actions(rng, config, (rank,), p_zero)
+        terms = term_tensors(config, acts)
+        suffix = np.cumsum(terms[::-1], axis=0)[::-1]          # suffix[t] = Σ_{s≥t}
+        if config.ring == "Z2":
+            suffix = suffix % 2
+        if np.all(np.any(suffix.reshape(rank, -1) != 0, axis=1)) and np.abs(suffix).max() <= 127:
+            return suffix[0].astype(np.int8), acts
+
+
+def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig,
+                  count: int) -> dict[str, np.ndarray]:
+    """``count`` examples, each from its own random demonstration (see module doc; K = 1)."""
+    rmax = min(demo.max_rank, 120)
+    ranks = rng.integers(demo.min_rank, min(demo.max_rank, rmax) + 1, size=count)
+    acts = random_actions(rng, config, (count, rmax), demo.p_zero)
+    pos = rng.integers(0, ranks)                       # moves already made
+    # The next move: a random remaining term swapped into position `pos`.
+    swap = pos + (rng.random(count) * (ranks - pos)).astype(np.int64)
+    rows = np.arange(count)
+    a_pos, a_swap = acts[rows, pos].copy(), acts[rows, swap].copy()
+    acts[rows, pos], acts[rows, swap] = a_swap, a_pos
+    idx = np.arange(rmax)[None, :]
+    remaining = (idx >= pos[:, None]) & (idx < ranks[:, None])
+    res = np.einsum("nr,nrijk->nijk", remaining.astype(np.int32), term_tensors(config, acts))
+    if config.ring == "Z2":
+        res = res % 2
+    h, a = config.history, config.action_size
+    last = np.zeros((count, h, a), np.int8)
+    for back in range(h):
+        src = pos - 1 - back
+        ok = src >= 0
+        last[ok, back] = acts[rows[ok], src[ok]]
+    return {
+        "residual": np.clip(res, -127, 127).astype(np.int8),
+        "last_actions": last,
+        "step": pos.astype(np.int32),
+        "actions": acts[rows, pos][:, None, :],
+        "weights": np.ones((count, 1), np.float32),
+        "value": -(ranks - pos).astype(np.float32),
+    }
+
+
+def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
+                    rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Examples from a known decomposition of ``target`` (e.g. one local search
+    refined): its ``R`` terms ``actions (R, A)`` played in a random order give R
+    examples, K = 1.  The terms must lie in the coefficient set."""
+    acts = canonicalize(config, np.asarray(actions)[rng.permutation(len(actions))])
+    r = len(acts)
+    terms = term_tensors(config, acts)
+    res = np.asarray(target, np.int32)[None] - np.concatenate(
+        [np.zeros((1,) + terms.shape[1:], np.int32), np.cumsum(terms, 0)[:-1]], 0)
+    if config.ring == "Z2":
+        res = res % 2
+    h, a = config.history, config.action_size
+    last = np.zeros((r, h, a), np.int8)
+    for t in range(r):
+        for back in range(min(h, t)):
+            last[t, back] = acts[t - 1 - back]
+    return {"residual": np.clip(res, -127, 127).astype(np.int8), "last_actions": last,
+            "step": np.arange(r, dtype=np.int32), "actions": acts[:, None, :],
+            "weights": np.ones((r, 1), np.float32),
+            "value": -(r - np.arange(r)).astype(np.float32)}
+
+
+# ------------------------------------------------------------ basis changes
+@dataclasses.dataclass(frozen=True)
+class BasisChange:
+    """Three invertible integer matrices and their inverses.
+
+    Attributes:
+      mats: ``(M1 (S1,S1), M2 (S2,S2), M3 (S3,S3))``, int64.
+      invs: their inverses (integer: unimodular over Z, mod 2 over Z2).
+      ring: ``"Z"`` or ``"Z2"``.
+    """
+
+    mats: tuple[np.ndarray, np.ndarray, np.ndarray]
+    invs: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ring: str
+
+    def inverse(self) -> "BasisChange":
+        return BasisChange(self.invs, self.mats, self.ring)
+
+    def tensor(self, t: np.ndarray) -> np.ndarray:
+        """``T ×₁ M1 ×₂ M2 ×₃ M3`` of ``t (..., S1, S2, S3)``, int64 (mod 2 over Z2)."""
+        m1, m2, m3 = self.mats
+        out = np.einsum("ai,bj,ck,...ijk->...abc", m1, m2, m3, np.asarray(t, np.int64))
+        return out % 2 if self.ring == "Z2" else out
+
+    def factors(self, config: GameConfig, actions: np.ndarray) -> np.ndarray:
+        """``(M1 u, M2 v, M3 w)`` of ``actions (..., A)``, int64 (mod 2 over Z2)."""
+        s1, s2, _ = config.sizes
+        act = np.asarray(actions, np.int64)
+        parts = (act[..., :s1], act[..., s1:s1 + s2], act[..., s1 + s2:])
+        out = np.concatenate([x @ m.T for x, m in zip(parts, self.mats)], axis=-1)
+        return out % 2 if self.ring == "Z2" else out
+
+
+def identity_basis(sizes: tuple[int, int, int], ring: str) -> BasisChange:
+    eye = tuple(np.eye(s, dtype=np.int64) for s in sizes)
+    return BasisChange(eye, eye, ring)
+
+
+def _random_matrix(rng: np.random.Generator, size: int, ring: str, transvections: int,
+                   signed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A random signed permutation times ``transvections`` elementary matrices
+    ``I ± e_ij``, with its exact inverse."""
+    perm = rng.permutation(size)
+    signs = rng.choice([-1, 1], size=size) if (signed and ring == "Z") else np.ones(size, np.int64)
+    m = np.zeros((size, size), np.int64)
+    m[np.arange(size), perm] = signs
+    inv = m.T.copy()                       # a signed permutation's inverse is its transpose
+    for _ in range(transvections if size > 1 else 0):
+        i, j = rng.choice(size, 2, replace=False)
+        s = 1 if ring == "Z2" else int(rng.choice([-1, 1]))
+        e = np.eye(size, dtype=np.int64)
+        e[i, j] = s
+        e_inv = np.eye(size, dtype=np.int64)
+        e_inv[i, j] = -s
+        m, inv = e @ m, inv @ e_inv
+    if ring == "Z2":
+        m, inv = m % 2, inv % 2
+    return m, inv
+
+
+def random_basis_change(rng: np.random.Generator, sizes: tuple[int, int, int], ring: str,
+                        transvections: int = 1, signed: bool = True) -> BasisChange:
+    """A random basis change: per mode a signed permutation (a plain permutation
+    over Z2) times ``transvections`` random elementary matrices."""
+    pairs = [_random_matrix(rng, s, ring, transvections, signed) for s in sizes]
+    return BasisChange(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), ring)
+
+
+def augment_examples(rng: np.random.Generator, config: GameConfig,
+                     examples: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The examples under one random signed permutation of each mode (keeps every
+    coefficient in the set; candidate actions re-canonicalised)."""
+    change = random_basis_change(rng, config.sizes, config.ring, transvections=0)
+    out = dict(examples)
+    out["residual"] = change.tensor(examples["residual"]).astype(np.int8)
+    out["last_actions"] = change.factors(config, examples["last_actions"]).astype(np.int8)
+    acts = change.factors(config, examples["actions"]).astype(np.int8)
+    out["actions"] = canonicalize(config, acts)
+    return out
+
+
+def concat_examples(parts: list[dict[str, np.ndarray]], k: int) -> dict[str, np.ndarray]:
+    """Concatenate example sets, padding the candidate axis to ``k`` (weight 0)."""
+    out: dict[str, list[np.ndarray]] = {key: [] for key in EXAMPLE_KEYS}
+    for part in parts:
+        n, kk, a = part["actions"].shape
+        if kk > k:
+            raise ValueError(f"examples with {kk} candidates do not fit K = {k}")
+        acts = np.zeros((n, k, a), np.int8)
+        acts[:, :kk] = part["actions"]
+        wts = np.zeros((n, k), np.float32)
+        wts[:, :kk] = part["weights"]
+        for key in EXAMPLE_KEYS:
+            out[key].append({"actions": acts, "weights": wts}.get(key, part[key]))
+    return {key: np.concatenate(vals, 0) for key, vals in out.items()}

@@ -1,0 +1,157 @@
+"""Agent presets: ``agents/<name>.toml`` read with tomllib into typed settings.
+
+A preset has the tables ``[game]``, ``[network]``, ``[search]``, ``[training]``,
+``[demos]`` and ``[acting]``; every key is optional (the dataclass defaults
+apply) and an unknown key is an error.  ``--agent`` takes a preset name (a file
+in ``agents/``) or a path to a ``.toml`` file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+from .learner import LearnerConfig
+from .network import NetConfig
+from .search import SearchConfig
+
+
+def agents_dir() -> Path:
+    """The repository's ``agents/`` folder."""
+    return Path(__file__).resolve().parent.parent / "agents"
+
+
+@dataclasses.dataclass(frozen=True)
+class GameSettings:
+    """Attributes:
+      history: past actions in the state.
+      max_moves: the move limit (0: ``move_slack`` times the naive rank n·m·p, or
+        times the target's slice-rank bound).
+      move_slack: see ``max_moves``.
+      coefficients: the coefficient set (empty: the default for the shape and ring).
+    """
+
+    history: int = 2
+    max_moves: int = 0
+    move_slack: float = 1.25
+    coefficients: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoSettings:
+    """Attributes:
+      p_zero: probability of a zero coefficient in a synthetic factor.
+      min_rank: smallest demonstration rank.
+      max_rank: largest demonstration rank (0: the move limit).
+    """
+
+    p_zero: float = 0.6
+    min_rank: int = 1
+    max_rank: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """Attributes:
+      replay_size: replay buffer capacity (self-play and refined schemes).
+      demo_fraction: share of each batch drawn fresh from synthetic demonstrations.
+      pretrain_steps: updates on demonstrations alone before the first game.
+      updates_per_round: updates after each round of games.
+      checkpoint_seconds: time between checkpoints.
+    """
+
+    replay_size: int = 50000
+    demo_fraction: float = 0.5
+    pretrain_steps: int = 200
+    updates_per_round: int = 4
+    checkpoint_seconds: float = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ActingSettings:
+    """Attributes:
+      games: games played at once (one batched search per move).
+      basis_change: probability that a game is played on a randomly changed basis.
+      transvections: elementary matrices per mode in such a change.
+      refine_seconds: local-search time for each new scheme (if ``alphaalgo.localsearch`` exists).
+      speed_weight: λ in r' = r + λ·speed_score (if ``alphaalgo.bench`` exists; 0 = off).
+    """
+
+    games: int = 16
+    basis_change: float = 0.5
+    transvections: int = 1
+    refine_seconds: float = 1.0
+    speed_weight: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A whole agent configuration."""
+
+    name: str
+    game: GameSettings
+    network: NetConfig
+    search: SearchConfig
+    training: LearnerConfig
+    replay: TrainingSettings
+    demos: DemoSettings
+    acting: ActingSettings
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_TABLES = {"game": GameSettings, "network": NetConfig, "search": SearchConfig,
+           "demos": DemoSettings, "acting": ActingSettings}
+_TRAINING_SPLIT = (LearnerConfig, TrainingSettings)
+
+
+def _build(cls, table: dict, where: str):
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in names:
+            raise ValueError(f"{where}: unknown key {key!r} (expected one of {', '.join(names)})")
+    kwargs = {}
+    for key, value in table.items():
+        default = names[key].default
+        if isinstance(default, tuple):
+            value = tuple(int(x) for x in value)
+        elif isinstance(default, bool):
+            value = bool(value)
+        elif isinstance(default, int) and not isinstance(value, int):
+            raise ValueError(f"{where}: {key} must be an integer, got {value!r}")
+        elif isinstance(default, float):
+            value = float(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in agents_dir().glob("*.toml"))
+
+
+def load_preset(name: str) -> Preset:
+    """The preset ``name`` (in ``agents/``) or at the path ``name``; ValueError if bad."""
+    path = Path(name)
+    if path.suffix != ".toml":
+        path = agents_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"no agent preset {name!r} (have {', '.join(list_presets())}, or give a .toml path)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(data) - set(_TABLES) - {"training"}
+    if unknown:
+        raise ValueError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
+    built = {key: _build(cls, data.get(key, {}), f"{path} [{key}]") for key, cls in _TABLES.items()}
+    train = data.get("training", {})
+    learner_keys = {f.name for f in dataclasses.fields(LearnerConfig)}
+    replay_keys = {f.name for f in dataclasses.fields(TrainingSettings)}
+    for key in train:
+        if key not in learner_keys | replay_keys:
+            raise ValueError(f"{path} [training]: unknown key {key!r}")
+    learner = _build(LearnerConfig, {k: v for k, v in train.items() if k in learner_keys}, f"{path} [training]")
+    replay = _build(TrainingSettings, {k: v for k, v in train.items() if k in replay_keys}, f"{path} [training]")
+    return Preset(name=path.stem, training=learner, replay=replay, **built)

@@ -1,0 +1,181 @@
+"""Sampled search on mctx: Gumbel MuZero over K actions sampled from the policy.
+
+mctx needs a fixed number of actions per node, so every node keeps K candidate
+actions (sampled from the policy head when the node is expanded) in its
+embedding, and ``recurrent_fn`` maps the chosen slot to its action, plays it
+exactly with :func:`game.step` and evaluates the network on the new state.
+Duplicate candidates get prior logits of −1e9 (and are invalid at the root);
+a finished game is absorbing (discount 0, value 0).  The improved policy over
+the root's K slots is the policy target.
+
+Everything here is a pure function of (params, rng, state): jit it once per
+game configuration (see :func:`make_play`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import mctx
+
+from . import game
+from .game import GameState
+from .network import NEG, Agent, risk_value
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """Search settings.
+
+    Attributes:
+      num_simulations: simulations per move.
+      num_samples: K, the actions sampled per node.
+      max_considered: Gumbel MuZero's considered actions at the root (≤ K).
+      temperature: sampling temperature of the policy head.
+      risk_level: the value acts on the mean of the quantiles above this level.
+    """
+
+    num_simulations: int = 64
+    num_samples: int = 16
+    max_considered: int = 16
+    temperature: float = 1.0
+    risk_level: float = 0.75
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """A search node's embedding (batch B).
+
+    Attributes:
+      state: the game state (batched ``GameState``).
+      actions: ``int8 (B, K, A)`` the candidate actions.
+      valid: ``bool (B, K)`` False for duplicates.
+    """
+
+    state: GameState
+    actions: jax.Array
+    valid: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class SearchOutput:
+    """The result of one search (batch B).
+
+    Attributes:
+      actions: ``int8 (B, K, A)`` the root's candidates.
+      valid: ``bool (B, K)``.
+      weights: ``float32 (B, K)`` the improved policy (the policy target).
+      slot: ``int32 (B,)`` the slot chosen to play.
+      value: ``float32 (B,)`` the root's value estimate after search.
+    """
+
+    actions: jax.Array
+    valid: jax.Array
+    weights: jax.Array
+    slot: jax.Array
+    value: jax.Array
+
+
+def distinct(actions: jax.Array) -> jax.Array:
+    """``bool (B, K)``: True for the first occurrence of each action in ``actions (B, K, A)``."""
+    k = actions.shape[1]
+    same = jnp.all(actions[:, :, None, :] == actions[:, None, :, :], axis=-1)   # (B,K,K)
+    earlier = jnp.tril(jnp.ones((k, k), bool), -1)                             # j < i
+    return ~jnp.any(same & earlier, axis=-1)
+
+
+def expand(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState
+           ) -> tuple[Node, jax.Array, jax.Array]:
+    """Sample K candidates at ``state`` (batched): the node, prior logits ``(B, K)``
+    and the value ``(B,)`` (0 for finished games)."""
+    acts, logp, quantiles = agent.evaluate(params, rng, state.residual, state.last_actions,
+                                           state.step, cfg.num_samples, cfg.temperature)
+    valid = distinct(acts)
+    logits = jnp.where(valid, logp, NEG)
+    value = jnp.where(state.done, 0.0, risk_value(quantiles, cfg.risk_level))
+    return Node(state, acts, valid), logits, value
+
+
+def search(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState
+           ) -> SearchOutput:
+    """One Gumbel MuZero search from each of the B states in ``state``."""
+    g = agent.game_config
+    rng_root, rng_search = jax.random.split(rng)
+    node, logits, value = expand(agent, cfg, params, rng_root, state)
+    root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=node)
+
+    def recurrent_fn(params, key, slot, emb: Node):
+        action = jnp.take_along_axis(emb.actions, slot[:, None, None].astype(jnp.int32), axis=1)[:, 0]
+        new_state, reward = jax.vmap(functools.partial(game.step, g))(emb.state, action)
+        child, child_logits, child_value = expand(agent, cfg, params, key, new_state)
+        discount = jnp.where(new_state.done, 0.0, 1.0)
+        out = mctx.RecurrentFnOutput(reward=reward, discount=discount,
+                                     prior_logits=child_logits, value=child_value)
+        return out, child
+
+    out = mctx.gumbel_muzero_policy(
+        params, rng_search, root, recurrent_fn, num_simulations=cfg.num_simulations,
+        invalid_actions=~node.valid, max_depth=g.max_moves + 1,
+        max_num_considered_actions=min(cfg.max_considered, cfg.num_samples))
+    root_value = out.search_tree.node_values[:, 0]
+    return SearchOutput(node.actions, node.valid, out.action_weights,
+                        out.action.astype(jnp.int32), root_value)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Trajectory:
+    """B games played for ``max_moves`` moves (leading axis: move, then game).
+
+    Attributes:
+      residual, last_actions, step: the observation before each move.
+      active: ``bool (M, B)`` the game was not over before this move.
+      actions, weights: ``(M, B, K, A)`` candidates and ``(M, B, K)`` improved policy.
+      action: ``int8 (M, B, A)`` the move played.
+      reward: ``float32 (M, B)``.
+      final: the ``GameState`` after the last move.
+    """
+
+    residual: jax.Array
+    last_actions: jax.Array
+    step: jax.Array
+    active: jax.Array
+    actions: jax.Array
+    weights: jax.Array
+    action: jax.Array
+    reward: jax.Array
+    final: GameState
+
+
+def play(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState) -> Trajectory:
+    """Play the B games in ``state`` to the end, one search per move."""
+    g = agent.game_config
+
+    def body(carry, _):
+        st, key = carry
+        key, sub = jax.random.split(key)
+        out = search(agent, cfg, params, sub, st)
+        action = jnp.take_along_axis(out.actions, out.slot[:, None, None], axis=1)[:, 0]
+        nxt, reward = jax.vmap(functools.partial(game.step, g))(st, action)
+        rec = (st.residual, st.last_actions, st.step, ~st.done, out.actions, out.weights,
+               action, reward)
+        return (nxt, key), rec
+
+    (final, _), rec = jax.lax.scan(body, (state, rng), None, length=g.max_moves)
+    return Trajectory(*rec, final=final)
+
+
+def make_play(agent: Agent, cfg: SearchConfig) -> Callable[[object, jax.Array, GameState], Trajectory]:
+    """``play`` jitted for this agent and search configuration."""
+    return jax.jit(functools.partial(play, agent, cfg))
+
+
+def make_search(agent: Agent, cfg: SearchConfig) -> Callable[[object, jax.Array, GameState], SearchOutput]:
+    """``search`` jitted for this agent and search configuration."""
+    return jax.jit(functools.partial(search, agent, cfg))

@@ -1,0 +1,98 @@
+"""Synthetic demonstrations, basis changes and augmentation."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from alphaalgo import catalog, demos, game, tensors
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_a_demonstration_replayed_reaches_zero_in_exactly_its_length(ring):
+    cfg = game.GameConfig((4, 4, 4), ring, game.default_coefficients(ring, (2, 2, 2)), max_moves=12)
+    rng = np.random.default_rng(1)
+    step = jax.jit(functools.partial(game.step, cfg))
+    for rank in (1, 3, 6):
+        target, acts = demos.random_demo(rng, cfg, rank, 0.5)
+        assert acts.shape == (rank, 12)
+        assert np.all(np.asarray(game.is_legal(cfg, acts)))
+        state = game.init(cfg, jnp.asarray(target))
+        for t, a in enumerate(acts):
+            assert not bool(state.done)
+            state, r = step(state, jnp.asarray(a))
+            assert float(r) == -1.0
+        assert bool(state.done) and int(state.step) == rank
+        assert not np.any(np.asarray(state.residual))
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_demo_examples_are_consistent(ring):
+    cfg = game.GameConfig((4, 4, 4), ring, game.default_coefficients(ring, (2, 2, 2)),
+                          max_moves=8, history=2)
+    rng = np.random.default_rng(2)
+    ex = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 1, 0.5), 50)
+    assert ex["residual"].shape == (50, 4, 4, 4) and ex["actions"].shape == (50, 1, 12)
+    terms = demos.term_tensors(cfg, ex["actions"][:, 0])
+    if ring == "Z2":
+        terms = terms % 2
+    np.testing.assert_array_equal(ex["residual"], terms)       # rank 1: the residual is the move
+    assert np.all(ex["value"] == -1) and np.all(ex["step"] == 0)
+    assert not np.any(ex["last_actions"])
+    ex = demos.demo_examples(rng, cfg, demos.DemoConfig(2, 6, 0.5), 200)
+    assert np.all(np.asarray(game.is_legal(cfg, ex["actions"][:, 0])))
+    np.testing.assert_array_equal(demos.canonicalize(cfg, ex["actions"]), ex["actions"])
+    assert np.all((-ex["value"] >= 1) & (-ex["value"] <= 6 - ex["step"]))
+    assert np.all(np.any(ex["last_actions"][ex["step"] > 0, 0] != 0, axis=-1))
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_basis_changes_undo_and_carry_schemes(ring):
+    rng = np.random.default_rng(3)
+    scheme = catalog.strassen(ring)
+    cfg = game.GameConfig((4, 4, 4), ring, game.default_coefficients(ring, (2, 2, 2)))
+    acts = np.concatenate([scheme.u, scheme.v, scheme.w], 0).T
+    target = game.target_tensor((2, 2, 2))
+    for _ in range(5):
+        ch = demos.random_basis_change(rng, (4, 4, 4), ring, transvections=2)
+        for m, inv in zip(ch.mats, ch.invs):
+            eye = m @ inv
+            np.testing.assert_array_equal(eye % 2 if ring == "Z2" else eye, np.eye(4))
+        moved = ch.tensor(target)
+        np.testing.assert_array_equal(ch.inverse().tensor(moved), target)
+        new_acts = ch.factors(cfg, acts)
+        total = demos.term_tensors(cfg, new_acts).sum(0)
+        np.testing.assert_array_equal(total % 2 if ring == "Z2" else total, moved)
+        back = ch.inverse().factors(cfg, new_acts)
+        s = tensors.Scheme(back[:, :4].T, back[:, 4:8].T, back[:, 8:].T, ring=ring, shape=(2, 2, 2))
+        assert tensors.verify(s).valid
+
+
+def test_augmentation_keeps_examples_consistent():
+    cfg = game.GameConfig((4, 4, 4), "Z", (-1, 0, 1), history=1)
+    rng = np.random.default_rng(4)
+    ex = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 1, 0.5), 30)
+    aug = demos.augment_examples(rng, cfg, ex)
+    np.testing.assert_array_equal(aug["residual"], demos.term_tensors(cfg, aug["actions"][:, 0]))
+    np.testing.assert_array_equal(demos.canonicalize(cfg, aug["actions"]), aug["actions"])
+    assert not np.array_equal(aug["residual"], ex["residual"])
+
+
+def test_scheme_examples_and_padding():
+    cfg = game.GameConfig((4, 4, 4), "Z", (-1, 0, 1), history=2)
+    rng = np.random.default_rng(5)
+    s = catalog.strassen("Z")
+    acts = np.concatenate([s.u, s.v, s.w], 0).T
+    ex = demos.scheme_examples(cfg, game.target_tensor((2, 2, 2)), acts, rng)
+    np.testing.assert_array_equal(ex["value"], -np.arange(7, 0, -1))
+    np.testing.assert_array_equal(ex["residual"][0], game.target_tensor((2, 2, 2)))
+    last = ex["residual"][-1]
+    np.testing.assert_array_equal(last, demos.term_tensors(cfg, ex["actions"][-1, 0]))
+    both = demos.concat_examples([ex, ex], 4)
+    assert both["actions"].shape == (14, 4, 12) and np.all(both["weights"][:, 1:] == 0)
+    with pytest.raises(ValueError):
+        demos.DemoConfig(3, 2)

@@ -1,0 +1,114 @@
+"""``alphaalgo discover`` end to end (tiny agent), its errors and resuming."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from alphaalgo import formats, presets, tensors
+from alphaalgo.campaign import Campaign, CampaignSpec
+from alphaalgo.cli import main
+from alphaalgo.demos import random_basis_change
+from alphaalgo.store import Store
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:           # argparse's own errors
+        return int(exc.code)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--shape", "6,2,2"], "up to 5,5,5"),
+    (["--shape", "2,2"], "three positive integers"),
+    (["--shape", "2,2,2", "--agent", "nonesuch"], "no agent preset"),
+    (["--shape", "2,2,2", "--out", "x.pdf"], "unknown extension"),
+    (["--shape", "2,2,2", "--time-limit", "0"], "time-limit"),
+    (["--shape", "2,2,2", "--target-rank", "0"], "target-rank"),
+    (["--shape", "2,2,2", "--ring", "Z2", "--coefficients", "-1,0,1"], "coefficient"),
+    (["--shape", "2,2,2", "--params", "missing.npz"], "no such file"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _exit_code(["discover", *argv, "--store", str(tmp_path / "s.db")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "s.db").exists() and not (tmp_path / "x.pdf").exists()
+
+
+def test_bad_preset_file_is_refused(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[network]\nwidht = 3\n")
+    with pytest.raises(ValueError, match="unknown key 'widht'"):
+        presets.load_preset(str(bad))
+    for name in ("tiny", "small", "large"):
+        assert presets.load_preset(name).name == name
+
+
+def test_tiny_discover_end_to_end_and_resume(tmp_path, capsys):
+    """<1,1,1> is solved in one move: the scheme is verified, stored and written;
+    exit 0 at the target rank.  A second run resumes from the checkpoint."""
+    store, out = tmp_path / "s.db", tmp_path / "best.json"
+    argv = ["discover", "--shape", "1,1,1", "--target-rank", "1", "--agent", "tiny",
+            "--time-limit", "60", "--store", str(store), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "target rank 1 reached" in text
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 1 and tensors.verify(rec.scheme).valid
+    with Store(store) as s:
+        cid = s.find_campaign("discover 1,1,1 Z tiny seed 0")
+        assert cid is not None
+        found = s.list_schemes((1, 1, 1), "Z", cid)
+        assert [x.rank for x in found] == [1]
+        assert s.latest_checkpoint(cid) is not None
+        assert s.count_examples(cid, "selfplay") >= 1
+    assert main(argv + ["--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "resumed campaign" in captured.err and "from step" in captured.err
+
+
+@pytest.mark.slow
+def test_tiny_campaign_on_2x2x2_runs_out_of_time(tmp_path):
+    """A tiny agent cannot find a rank-1 scheme of <2,2,2>: exit 1 path, and
+    every stored scheme (if any game reached zero) verifies."""
+    spec = CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=presets.load_preset("tiny"),
+                        store=str(tmp_path / "s.db"), time_limit=5, target_rank=1, seed=1)
+    result = Campaign(spec, log=lambda m: None).run()
+    assert not result.reached and result.stats.games > 0
+    assert result.stats.sims_per_second > 0
+    with Store(tmp_path / "s.db") as s:
+        for rec in s.list_schemes((2, 2, 2), "Z2"):
+            assert tensors.verify(rec.scheme).valid and rec.rank >= 7
+        assert s.latest_checkpoint(result.campaign_id) is not None
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_schemes_are_mapped_back_from_the_acting_basis(ring, tmp_path):
+    """A solved game in a changed basis becomes a valid scheme of the original target."""
+    from alphaalgo import catalog
+
+    spec = CampaignSpec(shape=(2, 2, 2), ring=ring, preset=presets.load_preset("tiny"),
+                        store=str(tmp_path / "s.db"))
+    camp = Campaign(spec)
+    s = catalog.strassen(ring)
+    acts = np.concatenate([s.u, s.v, s.w], 0).T
+    ch = random_basis_change(np.random.default_rng(0), (4, 4, 4), ring, 2)
+    scheme = camp._scheme(ch.factors(camp.game, acts), ch)
+    assert scheme.rank == 7 and tensors.verify(scheme).valid
+
+
+def test_parameters_of_another_network_are_refused(tmp_path, capsys):
+    """Pretrained parameters for the small network do not fit the tiny one: exit 2."""
+    params = presets.agents_dir() / "small-2x2x2-Z.npz"
+    if not params.exists():
+        pytest.skip("no shipped parameters")
+    code = _exit_code(["discover", "--shape", "2,2,2", "--agent", "tiny", "--params", str(params),
+                       "--store", str(tmp_path / "s.db"), "--time-limit", "5", "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "small-2x2x2-Z.npz" in err[0]
+    assert not (tmp_path / "s.db").exists()

@@ -1,0 +1,81 @@
+"""The network: tokens, legal canonical samples, teacher forcing, the value statistic."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from alphaalgo import demos, game, network, search
+
+
+@pytest.mark.parametrize("sizes,ring,coefs", [
+    ((4, 4, 4), "Z", (-1, 0, 1)), ((4, 6, 6), "Z", (-2, -1, 0, 1, 2)),
+    ((9, 9, 9), "Z", (-1, 0, 1)), ((4, 4, 4), "Z2", (0, 1)), ((1, 1, 2), "Z2", (0, 1))])
+def test_tokens_round_trip(sizes, ring, coefs):
+    cfg = game.GameConfig(sizes, ring, coefs)
+    tok = network.Tokenizer(cfg, 256)
+    assert tok.vocab <= 256
+    acts = demos.random_actions(np.random.default_rng(0), cfg, (64,), 0.4)
+    toks = tok.encode(jnp.asarray(acts))
+    assert toks.shape == (64, tok.length) and int(toks.max()) < tok.vocab
+    np.testing.assert_array_equal(np.asarray(tok.decode(toks)), acts)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = game.GameConfig((4, 4, 4), "Z", (-1, 0, 1), max_moves=8, history=2)
+    agent = network.Agent(cfg, network.NetConfig(width=16, layers=1, heads=2))
+    return cfg, agent, agent.init(jax.random.PRNGKey(0))
+
+
+def test_samples_are_legal_canonical_and_scored_consistently(tiny):
+    cfg, agent, params = tiny
+    ex = demos.demo_examples(np.random.default_rng(1), cfg, demos.DemoConfig(), 3)
+    evaluate = jax.jit(agent.evaluate, static_argnums=5)
+    acts, logp, q = evaluate(params, jax.random.PRNGKey(2), ex["residual"],
+                             ex["last_actions"], ex["step"], 32)
+    assert acts.shape == (3, 32, 12) and logp.shape == (3, 32) and q.shape == (3, 8)
+    assert np.all(np.asarray(game.is_legal(cfg, acts)))
+    np.testing.assert_array_equal(np.asarray(game.canonicalize(cfg, acts)), np.asarray(acts))
+    assert np.all(np.asarray(logp) < 0)
+    scored, q2 = jax.jit(agent.score)(params, ex["residual"], ex["last_actions"], ex["step"], acts)
+    np.testing.assert_allclose(np.asarray(scored), np.asarray(logp), atol=1e-4)
+    np.testing.assert_allclose(np.asarray(q2), np.asarray(q), atol=1e-5)
+
+
+def test_the_policy_is_a_distribution_over_legal_actions():
+    """On a game with 9 legal canonical actions, their probabilities sum to 1."""
+    cfg = game.GameConfig((1, 2, 2), "Z", (-1, 0, 1), max_moves=2, history=0)
+    agent = network.Agent(cfg, network.NetConfig(width=8, layers=1, heads=1))
+    params = agent.init(jax.random.PRNGKey(3))
+    vals = [np.array(x) for x in np.ndindex(3, 3, 3, 3, 3)]
+    acts = np.array([np.array(v) - 1 for v in vals], np.int8)
+    legal = acts[np.asarray(game.is_legal(cfg, acts))
+                 & np.all(np.asarray(game.canonicalize(cfg, acts)) == acts, axis=1)]
+    assert len(legal) == 1 * 4 * 8      # u: 1; v: 4 canonical; w: 8
+    res = jnp.zeros((1, 1, 2, 2), jnp.int8)
+    logp, _ = jax.jit(agent.score)(params, res, jnp.zeros((1, 0, 5), jnp.int8), jnp.zeros(1, jnp.int32),
+                          jnp.asarray(legal)[None])
+    assert abs(float(jnp.sum(jnp.exp(logp))) - 1.0) < 1e-4
+
+
+def test_sampled_candidates_are_distinct_after_masking(tiny):
+    cfg, agent, params = tiny
+    state = jax.vmap(lambda t: game.init(cfg, t))(jnp.asarray(np.stack([game.target_tensor((2, 2, 2))] * 2)))
+    node, logits, value = search.expand(agent, search.SearchConfig(num_samples=64), params,
+                                        jax.random.PRNGKey(4), state)
+    acts, valid = np.asarray(node.actions), np.asarray(node.valid)
+    for b in range(2):
+        kept = acts[b][valid[b]]
+        assert len({a.tobytes() for a in kept}) == len(kept)
+        assert {a.tobytes() for a in kept} == {a.tobytes() for a in acts[b]}
+        assert np.all(np.asarray(logits)[b][~valid[b]] <= -1e8)
+    assert value.shape == (2,)
+
+
+def test_risk_value():
+    q = jnp.asarray([[8.0, 7, 6, 5, 4, 3, 2, 1]])
+    assert float(network.risk_value(q, 0.75)[0]) == pytest.approx(7.5)
+    assert float(network.risk_value(q, 0.0)[0]) == pytest.approx(4.5)

@@ -234,19 +234,17 @@ class Store:
                             provenance=json.loads(row["provenance"]), created=row["created"],
                             campaign_id=row["campaign_id"], scheme=rec.scheme)
 
+    @staticmethod
+    def _filter(**columns: Any) -> tuple[str, list[Any]]:
+        """``" WHERE a = ? AND b = ?"`` and its parameters for the columns not ``None``."""
+        given = {k: v for k, v in columns.items() if v is not None}
+        where = (" WHERE " + " AND ".join(f"{k} = ?" for k in given)) if given else ""
+        return where, list(given.values())
+
     def _where(self, shape: Sequence[int] | None, ring: str | None,
                campaign_id: int | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if shape is not None:
-            clauses.append("shape = ?")
-            params.append(_shape_key(shape))
-        if ring is not None:
-            clauses.append("ring = ?")
-            params.append(ring)
-        if campaign_id is not None:
-            clauses.append("campaign_id = ?")
-            params.append(campaign_id)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        return self._filter(shape=None if shape is None else _shape_key(shape), ring=ring,
+                            campaign_id=campaign_id)
 
     def list_schemes(self, shape: Sequence[int] | None = None, ring: str | None = None,
                      campaign_id: int | None = None) -> list[StoredScheme]:
@@ -304,14 +302,7 @@ class Store:
 
     def benchmarks(self, scheme_hash: str | None = None, device: str | None = None) -> list[dict]:
         """Every measurement (optionally of one scheme / one device), oldest first."""
-        clauses, params = [], []
-        if scheme_hash is not None:
-            clauses.append("scheme_hash = ?")
-            params.append(scheme_hash)
-        if device is not None:
-            clauses.append("device = ?")
-            params.append(device)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = self._filter(scheme_hash=scheme_hash, device=device)
         rows = self._read(f"SELECT * FROM benchmarks{where} ORDER BY id", params)
         return [{"id": r["id"], "scheme_hash": r["scheme_hash"], "device": r["device"],
                  "backend": r["backend"], "size": [int(x) for x in r["size"].split(",")],
@@ -334,14 +325,7 @@ class Store:
     def iter_examples(self, campaign_id: int | None = None,
                       kind: str | None = None) -> Iterator[dict[str, np.ndarray]]:
         """The stored example batches, oldest first."""
-        clauses, params = [], []
-        if campaign_id is not None:
-            clauses.append("campaign_id = ?")
-            params.append(campaign_id)
-        if kind is not None:
-            clauses.append("kind = ?")
-            params.append(kind)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = self._filter(campaign_id=campaign_id, kind=kind)
         ids = [int(r["id"]) for r in self._read(f"SELECT id FROM examples{where} ORDER BY id", params)]
         for ident in ids:
             blob = self._read("SELECT data FROM examples WHERE id = ?", (ident,))[0]["data"]
@@ -349,14 +333,7 @@ class Store:
                 yield {k: npz[k] for k in npz.files}
 
     def count_examples(self, campaign_id: int | None = None, kind: str | None = None) -> int:
-        clauses, params = [], []
-        if campaign_id is not None:
-            clauses.append("campaign_id = ?")
-            params.append(campaign_id)
-        if kind is not None:
-            clauses.append("kind = ?")
-            params.append(kind)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = self._filter(campaign_id=campaign_id, kind=kind)
         return int(self._read(f"SELECT COUNT(*) FROM examples{where}", params)[0][0])
 
     # --------------------------------------------------------- checkpoints

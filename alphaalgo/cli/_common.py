@@ -50,3 +50,13 @@ def read_records(path: str, ring: str | None = None, shape: Shape | None = None
         return formats.read_schemes(path, ring=ring, shape=shape)
     except formats.FormatError as exc:
         raise UsageError(str(exc)) from None
+
+
+def read_record(path: str, ring: str | None = None, shape: Shape | None = None,
+                key: str | None = None) -> formats.SchemeRecord:
+    """``formats.read_scheme`` (exactly one scheme; ``key`` picks one of several)
+    with format errors turned into usage errors."""
+    try:
+        return formats.read_scheme(path, ring=ring, shape=shape, key=key)
+    except formats.FormatError as exc:
+        raise UsageError(str(exc)) from None

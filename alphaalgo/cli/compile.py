@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import formats
 from ..atomic import atomic_write_text
-from ._common import EXIT_OK, UsageError, add_parser, add_ring, read_records, shape_arg
+from ._common import EXIT_OK, UsageError, add_parser, add_ring, read_record, shape_arg
 
 DESCRIPTION = """\
 Write the source of a matmul kernel built from a scheme for <n,m,p>:
@@ -44,28 +43,12 @@ def add_scheme_args(p: argparse.ArgumentParser) -> None:
     add_ring(p, "ring to read the file in (default: the file's own for .json, else Z)")
 
 
-def pick_record(path: str, key: str | None, ring: str | None = None,
-                shape=None) -> formats.SchemeRecord:
-    """The one scheme of ``path`` (``key`` picks one of several); usage errors otherwise."""
-    records = read_records(path, ring, shape)
-    if key is not None:
-        found = [r for r in records if r.name == key]
-        if not found:
-            raise UsageError(f"{path}: no scheme named {key!r} "
-                             f"(has {', '.join(r.name for r in records[:10])})")
-        return found[0]
-    if len(records) != 1:
-        raise UsageError(f"{path}: holds {len(records)} schemes; pick one with --key "
-                         f"({', '.join(r.name for r in records[:6])}, ...)")
-    return records[0]
-
-
 def level_schemes(args: argparse.Namespace) -> list:
     """The scheme of each level: FILE's, repeated ``--levels`` times, or FILE's then ``--inner``'s."""
     from .. import codegen
 
-    first = pick_record(args.file, args.key, args.ring, args.shape)
-    inner = [pick_record(path, None, args.ring, None) for path in (args.inner or [])]
+    first = read_record(args.file, args.ring, args.shape, args.key)
+    inner = [read_record(path, args.ring) for path in (args.inner or [])]
     if args.levels is not None and args.levels < 1:
         raise UsageError(f"--levels must be at least 1, got {args.levels}")
     if inner:

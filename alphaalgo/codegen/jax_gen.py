@@ -20,7 +20,7 @@ import numpy as np
 
 from ..tensors import Scheme
 from .cse import Program, level_programs
-from .plan import LevelPlan, describe_product, level_plan
+from .plan import LevelPlan, describe_product, level_plan, per_level
 
 UNROLL_MAX = 24  # XLA compile time grows fast with unrolled slices; tables beyond
 
@@ -138,13 +138,7 @@ def jax_source(schemes: Scheme | Sequence[Scheme], levels: int = 1, *, name: str
     Raises:
       NotAMatmulAlgorithm: a scheme not valid over Z.
     """
-    if isinstance(schemes, Scheme):
-        if levels < 1:
-            raise ValueError(f"levels must be at least 1, got {levels}")
-        schemes = [schemes] * levels
-    schemes = list(schemes)
-    if not schemes:
-        raise ValueError("no scheme given")
+    schemes = per_level(schemes, levels)
     plans: list[LevelPlan] = []
     index: dict[int, int] = {}
     for s in schemes:

@@ -24,7 +24,7 @@ from typing import Sequence
 
 from ..tensors import Scheme
 from .cse import level_programs
-from .plan import LevelPlan, describe_product, level_plan
+from .plan import LevelPlan, describe_product, level_plan, per_level
 
 UNROLL_MAX = 64
 RUNTIME_MODULE = "alphaalgo.codegen.runtime_numba"
@@ -89,13 +89,7 @@ def numba_source(schemes: Scheme | Sequence[Scheme], levels: int = 1, *, runtime
       NotAMatmulAlgorithm: a scheme not valid over Z.
       ValueError: ``levels < 1``.
     """
-    if isinstance(schemes, Scheme):
-        if levels < 1:
-            raise ValueError(f"levels must be at least 1, got {levels}")
-        schemes = [schemes] * levels
-    schemes = list(schemes)
-    if not schemes:
-        raise ValueError("no scheme given")
+    schemes = per_level(schemes, levels)
     plans: list[LevelPlan] = []
     for s in schemes:
         if plans and s is schemes[0]:

@@ -13,6 +13,7 @@ transposed).  Coefficients become floats here: the shipped rationals (±1/2,
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
 
 import numpy as np
 
@@ -72,6 +73,19 @@ def check_real(scheme: Scheme) -> None:
         raise NotAMatmulAlgorithm(
             f"{scheme!r} is not a matrix-multiplication algorithm over the reals "
             f"({check.describe()})")
+
+
+def per_level(schemes: Scheme | Sequence[Scheme], levels: int = 1) -> list[Scheme]:
+    """The scheme of each level: ``schemes`` repeated ``levels`` times when it is one
+    scheme, else the given list (outermost level first)."""
+    if isinstance(schemes, Scheme):
+        if levels < 1:
+            raise ValueError(f"levels must be at least 1, got {levels}")
+        return [schemes] * levels
+    out = list(schemes)
+    if not out:
+        raise ValueError("no scheme given")
+    return out
 
 
 def level_plan(scheme: Scheme, name: str = "") -> LevelPlan:

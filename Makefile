@@ -11,7 +11,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,notebooks]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,distributed]'
 	touch $(STAMP)
 
 # The main job: a short discovery campaign on <2,2,2> (the agent starts from the small

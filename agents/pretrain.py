@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 from tqdm import tqdm
 
 from alphaalgo import formats, learner, presets
-from alphaalgo.campaign import Campaign, CampaignSpec
+from alphaalgo.campaign import CampaignSpec, game_config
+from alphaalgo.trainer import Trainer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,17 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or presets.agents_dir() / f"{preset.name}-{shape}-{args.ring}.npz")
     spec = CampaignSpec(shape=tuple(args.shape), ring=args.ring, preset=preset, store=":memory:",
                         seed=args.seed)
-    camp = Campaign(spec)
-    state = learner.init_state(camp.agent, preset.training, jax.random.PRNGKey(args.seed))
+    trainer = Trainer(game_config(spec), preset)
+    trainer.init(args.seed)
     rng = np.random.default_rng([args.seed, 7])
     t0 = time.time()
     with tqdm(total=args.steps, desc=f"pretrain {shape} {args.ring}") as bar:
-        state = camp.train(state, args.steps, rng, progress=bar.update)
+        metrics = trainer.train(args.steps, rng, progress=bar.update)
     meta = {"shape": list(args.shape), "ring": args.ring, "agent": preset.name, "steps": args.steps,
-            "seed": args.seed, "policy_loss": camp.stats.policy_loss,
-            "value_loss": camp.stats.value_loss, "data": "synthetic demonstrations only",
+            "seed": args.seed, "policy_loss": metrics["policy"],
+            "value_loss": metrics["value"], "data": "synthetic demonstrations only",
             "command": " ".join(["agents/pretrain.py"] + (argv if argv is not None else sys.argv[1:]))}
-    learner.save_params(out, state.params, meta)
+    learner.save_params(out, trainer.params(), meta)
     print(json.dumps(dict(meta, seconds=round(time.time() - t0), out=str(out))))
     return 0
 

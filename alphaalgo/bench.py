@@ -303,7 +303,7 @@ def estimate_speedup(scheme: Scheme, size: Sequence[int] = SCORE_CONFIG["size"],
     return (2.0 * M * K * N / gemm_flops) / cost(M, K, N, 0)
 
 
-def _measured(store, scheme_hash: str, device: str) -> dict | None:
+def stored_measurement(store, scheme_hash: str, device: str) -> dict | None:
     """The stored measurement that best stands for the scheme on ``device``.
 
     The standard configuration (:data:`SCORE_CONFIG`) when present, else the
@@ -336,7 +336,7 @@ def speed_score(scheme: Scheme, *, store=None, device: str | None = None) -> flo
     """
     if store is not None:
         dev = device or device_key("numba")
-        hit = _measured(store, tensors.canonical_hash(scheme), dev)
+        hit = stored_measurement(store, tensors.canonical_hash(scheme), dev)
         if hit is not None and "speedup" in hit:
             return float(hit["speedup"])
     return estimate_speedup(scheme)

@@ -1,33 +1,33 @@
-"""A discovery campaign on one machine: acting and learning in turn.
+"""A discovery campaign: acting, learning, verifying and storing, on one machine.
 
-Each round plays a batch of games with the search (each game on the target,
-with probability ``acting.basis_change`` in a random basis), turns every game
-that reached zero into a scheme (basis change undone), verifies it exactly and
-stores it, adds the games' examples (improved policies and returns) to the
-replay buffer, and trains on a mix of fresh synthetic demonstrations and
+A campaign joins a :class:`~alphaalgo.player.Player` (rounds of self-play
+games with the search) and a :class:`~alphaalgo.trainer.Trainer` (parameters,
+replay, updates).  Each round's solved games become schemes (basis change
+undone) that are verified exactly and stored, then refined by local search;
+the games' examples (improved policies and returns, plus λ·speed score for
+solved games when the preset asks for it) go to the replay buffer and the
+store, and the trainer updates on a mix of fresh synthetic demonstrations and
 replay.  The store is the source of truth: schemes, self-play examples and
 checkpoints (written atomically, recorded with ``Store.record_checkpoint``)
 live there, and ``resume`` continues from the latest checkpoint.
+
+:class:`Campaign` runs everything in this process; ``alphaalgo.distributed``
+runs the same pieces as Ray actors and tasks by overriding the hooks
+``_call`` (reach the trainer), ``_refine`` and ``_speed`` and the loop ``_act``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
 import json
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from . import demos, game, learner, search, tensors
-from .demos import BasisChange, DemoConfig
+from . import demos, game, learner, tensors
 from .game import GameConfig
-from .network import Agent
 from .presets import Preset
 from .tensors import Scheme
 
@@ -114,45 +114,83 @@ def game_config(spec: CampaignSpec) -> GameConfig:
     return GameConfig(tuple(tgt.shape), spec.ring, tuple(coefs), int(max_moves), p.history)
 
 
-def _optional(module: str):
-    """``alphaalgo.<module>`` if another part of the project provides it, else None."""
-    name = f"alphaalgo.{module}"
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+def checkpoint_path(store: str, campaign_id: int, step: int) -> Path:
+    """Where campaign ``campaign_id`` of the store at ``store`` keeps its checkpoint of ``step``."""
+    return Path(str(store) + ".checkpoints") / f"campaign-{campaign_id}" / f"step-{step:09d}.npz"
+
+
+def refine_scheme(scheme: Scheme, seconds: float, seed: int, target_rank: int | None
+                  ) -> tuple[Scheme | None, str]:
+    """Local search from ``scheme`` for ``seconds``: ``(result, "")``, or ``(None, why)``
+    when the local search cannot hold the scheme.  The result is not yet verified."""
+    from . import localsearch
+
+    try:
+        return localsearch.improve(scheme, time_limit=seconds, seed=seed, target_rank=target_rank), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def with_speed_weight(preset: Preset, weight: float) -> Preset:
+    """``preset`` with the benchmark term's weight λ set to ``weight``."""
+    return dataclasses.replace(preset, acting=dataclasses.replace(preset.acting, speed_weight=float(weight)))
 
 
 class Campaign:
-    """Acting and learning for one :class:`CampaignSpec` (see the module doc)."""
+    """Acting and learning for one :class:`CampaignSpec` in this process (see the module doc)."""
+
+    backend = "local"
 
     def __init__(self, spec: CampaignSpec, report: Callable[[Stats], None] | None = None,
                  log: Callable[[str], None] = print):
+        from .trainer import Trainer
+
         self.spec, self.report, self.log = spec, report, log
-        pre = spec.preset
         self.game = game_config(spec)
         self.target = game.target_tensor(spec.shape, spec.target)
-        self.agent = Agent(self.game, pre.network)
-        max_rank = pre.demos.max_rank or self.game.max_moves
-        self.demo = DemoConfig(min(pre.demos.min_rank, max_rank), max_rank, pre.demos.p_zero)
-        self.k = pre.search.num_samples
-        self.replay = learner.ReplayBuffer(pre.replay.replay_size, self.game.sizes,
-                                           self.game.history, self.k)
         self.stats = Stats()
         self.best: Scheme | None = None
+        self.campaign_id = -1
+        self.name = spec.name
         self._refine_budget = 0.0       # local-search seconds left in this round
-        self._play = search.make_play(self.agent, pre.search)
-        self._update = learner.make_update(self.agent, pre.training)
+        self._t0 = time.monotonic()
+        self.trainer = self._make_trainer(Trainer)
 
-    # ------------------------------------------------------------- helpers
-    def _scheme(self, moves: np.ndarray, change: BasisChange) -> Scheme:
-        """The scheme of a solved game: ``moves (R, A)`` in the acting basis, mapped back."""
-        orig = change.inverse().factors(self.game, moves)
-        s1, s2, _ = self.game.sizes
-        u, v, w = orig[:, :s1].T, orig[:, s1:s1 + s2].T, orig[:, s1 + s2:].T
-        if self.spec.shape is not None:
-            return Scheme(u, v, w, ring=self.spec.ring, shape=self.spec.shape)
-        return Scheme(u, v, w, ring=self.spec.ring, target=self.target.astype(np.int64))
+    # ------------------------------------------------------ backend hooks
+    def _make_trainer(self, cls):
+        return cls(self.game, self.spec.preset)
 
+    def _call(self, method: str, *args: Any) -> Any:
+        """Call a :class:`~alphaalgo.trainer.Trainer` method (here: in this process)."""
+        return getattr(self.trainer, method)(*args)
+
+    def make_player(self):
+        """The :class:`~alphaalgo.player.Player` of this campaign's game."""
+        from .player import Player
+
+        return Player(self.game, self.target, self.spec.preset, self.spec.seed, self.spec.shape)
+
+    def _refine(self, store, scheme: Scheme, rng: np.random.Generator) -> None:
+        """Local search from a new agent scheme, within this round's budget."""
+        secs = self.spec.preset.acting.refine_seconds
+        if secs <= 0 or self._refine_budget <= 0 or self._reached():
+            return
+        t = time.monotonic()
+        better, why = refine_scheme(scheme, secs, int(rng.integers(2**31)), self.spec.target_rank)
+        self._refine_budget -= time.monotonic() - t
+        if better is None:
+            self.log(f"local search skipped: {why}")
+            self._refine_budget = 0.0
+            return
+        self._refined(store, scheme, better, rng)
+
+    def _speed(self, store, scheme: Scheme) -> float:
+        """The speed score of a solved game's scheme (measured on this device, or estimated)."""
+        from . import bench
+
+        return float(bench.speed_score(scheme, store=store))
+
+    # ------------------------------------------------------------ helpers
     def _in_set(self, scheme: Scheme) -> bool:
         coefs = set(self.game.coefficients)
         return scheme.is_integral and all(
@@ -169,39 +207,25 @@ class Campaign:
             return
         _, new = store.add_scheme(scheme, provenance, self.campaign_id)
         self.stats.schemes_stored += int(new)
-        improved = self.best is None or scheme.rank < self.best.rank
-        if improved:
+        if self.best is None or scheme.rank < self.best.rank:
             self.best = scheme
             self.stats.best_rank = scheme.rank
             self._write_out()
         if self._reached() and self.stats.reached_at is None:
             self.stats.reached_at = time.monotonic() - self._t0
-        if (new and provenance.get("source") == "agent" and scheme.rank <= self.best.rank
-                and self._refine_budget > 0):
+        if new and provenance.get("source") == "agent" and scheme.rank <= self.best.rank:
             self._refine(store, scheme, rng)
 
-    def _refine(self, store, scheme: Scheme, rng: np.random.Generator) -> None:
-        secs = self.spec.preset.acting.refine_seconds
-        ls = _optional("localsearch") if secs > 0 and not self._reached() else None
-        if ls is None:
-            return
-        t = time.monotonic()
-        try:
-            better = ls.improve(scheme, time_limit=secs, seed=int(rng.integers(2**31)),
-                                target_rank=self.spec.target_rank)
-        except ValueError as exc:       # a scheme the local search cannot hold
-            self.log(f"local search skipped: {exc}")
-            self._refine_budget = 0.0
-            return
-        finally:
-            self._refine_budget -= time.monotonic() - t
+    def _refined(self, store, scheme: Scheme, better: Scheme, rng: np.random.Generator) -> None:
+        """Take a local-search result: verified, it becomes a demonstration and is offered."""
         if not tensors.verify(better).valid or better.rank > scheme.rank:
             return
         if self._in_set(better):
-            self.replay.add(demos.scheme_examples(self.game, self.target, self._scheme_actions(better), rng))
+            self._call("add", demos.scheme_examples(self.game, self.target,
+                                                    self._scheme_actions(better), rng))
         if better.rank < scheme.rank or tensors.canonical_hash(better) != tensors.canonical_hash(scheme):
             self._offer(store, better, {"source": "localsearch", "from_rank": scheme.rank,
-                                        "campaign": self.spec.name}, rng)
+                                        "campaign": self.name}, rng)
 
     def _reached(self) -> bool:
         t = self.spec.target_rank
@@ -211,44 +235,45 @@ class Campaign:
         if self.spec.out is None or self.best is None:
             return
         from . import formats
+
         rec = formats.SchemeRecord(
             ",".join(map(str, self.spec.shape)) if self.spec.shape else "target", self.best,
             {"source": "alphaalgo discover", "campaign": self.spec.name, "seed": self.spec.seed})
         formats.write_schemes(self.spec.out, [rec])
 
-    def _batch(self, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
-        """Two batches: fresh demonstrations (K = 1) and replay (K slots; more
-        demonstrations while the buffer is empty), each under a random signed
-        permutation."""
-        size = self.spec.preset.training.batch_size
-        n_demo = min(size - 1, max(1, int(round(size * self.spec.preset.replay.demo_fraction))))
-        fresh = demos.demo_examples(rng, self.game, self.demo, n_demo)
-        if len(self.replay):
-            rest = self.replay.sample(rng, size - n_demo)
-        else:
-            rest = demos.concat_examples([demos.demo_examples(rng, self.game, self.demo, size - n_demo)], self.k)
-        return [demos.augment_examples(rng, self.game, fresh), demos.augment_examples(rng, self.game, rest)]
+    def _absorb(self, store, played) -> None:
+        """Take a round of games (a :class:`~alphaalgo.player.Played`): offer the
+        solved games' schemes, add the examples (with the speed bonus) to replay and store."""
+        acting = self.spec.preset.acting
+        rng = np.random.default_rng([self.spec.seed, 3, played.round])
+        self._refine_budget = 2.0 * acting.refine_seconds
+        bonus = np.zeros(played.games, np.float32)
+        for b, scheme in played.solved:
+            self.stats.solved += 1
+            self._offer(store, scheme, {"source": "agent", "campaign": self.name,
+                                        "round": played.round, "seed": self.spec.seed}, rng)
+            if acting.speed_weight > 0:
+                bonus[b] = acting.speed_weight * self._speed(store, scheme)
+        ex = dict(played.examples, value=played.examples["value"] + bonus[played.game_of])
+        self._call("add", ex)
+        store.add_examples(self.campaign_id, "selfplay", ex)
+        self.stats.rounds += 1
+        self.stats.games += played.games
 
-    def train(self, state: learner.TrainState, steps: int, rng: np.random.Generator,
-              progress: Callable[[int], None] | None = None) -> learner.TrainState:
-        """``steps`` updates on fresh demonstrations mixed with replay."""
-        params, opt_state = state.params, state.opt_state
-        metrics = None
-        for _ in range(steps):
-            batches = [{k: jnp.asarray(v) for k, v in b.items()} for b in self._batch(rng)]
-            params, opt_state, metrics = self._update(params, opt_state, batches)
-            if progress is not None:
-                progress(1)
-        if metrics is not None:
-            self.stats.loss = float(metrics["loss"])
-            self.stats.policy_loss = float(metrics["policy"])
-            self.stats.value_loss = float(metrics["value"])
-        self.stats.updates = state.step + steps
-        return learner.TrainState(params, opt_state, state.step + steps)
+    def _train(self, steps: int, rng: np.random.Generator | None = None) -> None:
+        m = self._call("train", steps, self.spec.seed if rng is None else rng)
+        self.stats.loss, self.stats.policy_loss, self.stats.value_loss = m["loss"], m["policy"], m["value"]
+        self.stats.updates = m["step"]
 
-    def _checkpoint(self, store, state: learner.TrainState) -> None:
-        folder = Path(str(self.spec.store) + ".checkpoints") / f"campaign-{self.campaign_id}"
-        path = folder / f"step-{state.step:09d}.npz"
+    def _tick(self) -> None:
+        self.stats.elapsed = time.monotonic() - self._t0
+        if self.report:
+            self.report(self.stats)
+
+    def _checkpoint(self, store) -> None:
+        state = self._call("get_state")
+        path = checkpoint_path(self.spec.store, self.campaign_id, state.step)
+        folder = path.parent
         meta = {"rounds": self.stats.rounds, "games": self.stats.games, "solved": self.stats.solved,
                 "campaign": self.spec.name}
         learner.save_checkpoint(path, state, meta)
@@ -256,134 +281,95 @@ class Campaign:
         for old in sorted(folder.glob("step-*.npz"))[:-3]:
             old.unlink(missing_ok=True)
 
-    def _initial_states(self, rng: np.random.Generator, games: int) -> tuple[game.GameState, list[BasisChange]]:
-        act = self.spec.preset.acting
-        changes, targets = [], []
-        for _ in range(games):
-            if rng.random() < act.basis_change:
-                ch = demos.random_basis_change(rng, self.game.sizes, self.game.ring, act.transvections)
-                t = ch.tensor(self.target)
-                if np.abs(t).max() > 16:
-                    ch = demos.identity_basis(self.game.sizes, self.game.ring)
-            else:
-                ch = demos.identity_basis(self.game.sizes, self.game.ring)
-            changes.append(ch)
-            targets.append(ch.tensor(self.target).astype(np.int8))
-        states = jax.vmap(lambda t: game.init(self.game, t))(jnp.asarray(np.stack(targets)))
-        return states, changes
+    # ---------------------------------------------------------------- run
+    def _open(self, store) -> None:
+        """Find or create the campaign's row (a new name when one exists and not resuming)."""
+        spec = self.spec
+        cid = store.find_campaign(spec.name)
+        name = spec.name
+        if cid is not None and not spec.resume:
+            k = 2
+            while store.find_campaign(f"{spec.name} #{k}") is not None:
+                k += 1
+            cid, name = None, f"{spec.name} #{k}"
+        if cid is None:
+            config = {"spec": {"shape": spec.shape, "ring": spec.ring, "seed": spec.seed,
+                               "target_rank": spec.target_rank, "time_limit": spec.time_limit,
+                               "backend": self.backend},
+                      "game": dataclasses.asdict(self.game), "preset": spec.preset.to_dict()}
+            cid = store.create_campaign(name, json.loads(json.dumps(config, default=list)))
+        self.campaign_id, self.name = cid, name
 
-    def _examples(self, traj: search.Trajectory, bonus: np.ndarray) -> dict[str, np.ndarray]:
-        active = np.asarray(traj.active)                       # (M, B)
-        rewards = np.asarray(traj.reward) * active
-        returns = np.flip(np.cumsum(np.flip(rewards, 0), 0), 0) + bonus[None, :]
-        sel = active.reshape(-1)
+    def _resume(self, store, template: learner.TrainState) -> bool:
+        """Load the latest checkpoint, replay and best scheme; False if there is none."""
+        ck = store.latest_checkpoint(self.campaign_id)
+        if ck is None:
+            return False
+        state, meta = learner.load_checkpoint(ck[1], template)
+        self._call("set_state", state)
+        self.stats.rounds = int(meta.get("rounds", 0))
+        self.stats.games = int(meta.get("games", 0))
+        self.stats.solved = int(meta.get("solved", 0))
+        self.stats.resumed_from = state.step
+        self.log(f"resumed campaign {self.campaign_id} from step {state.step} ({ck[1]})")
+        batch: list[dict] = []
+        for ex in store.iter_examples(self.campaign_id, "selfplay"):
+            batch.append(ex)
+            if len(batch) == 64:
+                self._call("add", *batch)
+                batch = []
+        if batch:
+            self._call("add", *batch)
+        for s in store.list_schemes(self.spec.shape or self.target.shape, self.spec.ring, self.campaign_id):
+            if self.best is None or s.rank < self.best.rank:
+                self.best = s.scheme
+        self.stats.best_rank = self.best.rank if self.best else None
+        if self._reached():
+            self.stats.reached_at = 0.0
+        return True
 
-        def flat(x):
-            x = np.asarray(x)
-            return x.reshape((-1,) + x.shape[2:])[sel]
-
-        return {"residual": flat(traj.residual), "last_actions": flat(traj.last_actions),
-                "step": flat(traj.step).astype(np.int32), "actions": flat(traj.actions),
-                "weights": flat(traj.weights).astype(np.float32),
-                "value": returns.reshape(-1)[sel].astype(np.float32)}
-
-    # ----------------------------------------------------------------- run
     def run(self) -> CampaignResult:
         from .store import Store
 
         spec, pre = self.spec, self.spec.preset
         self._t0 = time.monotonic()
         deadline = self._t0 + spec.time_limit
-        template = learner.init_state(self.agent, pre.training, jax.random.PRNGKey(spec.seed))
+        template = self._call("init", spec.seed)
         # Bad parameters are refused before anything is written.
         given = learner.load_params(spec.params, template.params) if spec.params else None
         with Store(spec.store) as store:
-            cid = store.find_campaign(spec.name)
-            if cid is not None and not spec.resume:
-                k = 2
-                while store.find_campaign(f"{spec.name} #{k}") is not None:
-                    k += 1
-                cid = None
-                name = f"{spec.name} #{k}"
-            else:
-                name = spec.name
-            if cid is None:
-                config = {"spec": {"shape": spec.shape, "ring": spec.ring, "seed": spec.seed,
-                                   "target_rank": spec.target_rank, "time_limit": spec.time_limit},
-                          "game": dataclasses.asdict(self.game), "preset": pre.to_dict()}
-                cid = store.create_campaign(name, json.loads(json.dumps(config, default=list)))
-            self.campaign_id = cid
-            state = template
-            if spec.resume and (ck := store.latest_checkpoint(cid)) is not None:
-                state, meta = learner.load_checkpoint(ck[1], template)
-                self.stats.rounds = int(meta.get("rounds", 0))
-                self.stats.games = int(meta.get("games", 0))
-                self.stats.resumed_from = state.step
-                self.log(f"resumed campaign {cid} from step {state.step} ({ck[1]})")
-                for ex in store.iter_examples(cid, "selfplay"):
-                    self.replay.add(ex)
-                for s in store.list_schemes(spec.shape or self.target.shape, spec.ring, cid):
-                    if self.best is None or s.rank < self.best.rank:
-                        self.best = s.scheme
-                self.stats.best_rank = self.best.rank if self.best else None
-                self.stats.solved = int(meta.get("solved", 0))
-                if self._reached():
-                    self.stats.reached_at = 0.0
-            elif spec.resume:
-                self.log(f"nothing to resume for campaign {name!r}: starting it")
-            elif given is not None:
-                state = state._replace(params=given)
+            self._open(store)
+            resumed = spec.resume and self._resume(store, template)
+            if spec.resume and not resumed:
+                self.log(f"nothing to resume for campaign {self.name!r}: starting it")
+            if not resumed and given is not None:
+                self._call("set_params", given)
             if spec.warm_start:
                 self._warm_start()
-            base_key = jax.random.PRNGKey(spec.seed)
-            rng0 = np.random.default_rng([spec.seed, 0, state.step])
-            if state.step < pre.replay.pretrain_steps and not (spec.params and state.step == 0):
-                state = self.train(state, pre.replay.pretrain_steps - state.step, rng0)
-            last_ck = time.monotonic()
-            speed = _optional("bench") if pre.acting.speed_weight > 0 else None
-            first = True               # one round at least, however long compiling took
-            while (first or time.monotonic() < deadline) and not self._reached():
-                first = False
-                r = self.stats.rounds
-                rng = np.random.default_rng([spec.seed, 1, r])
-                states, changes = self._initial_states(rng, pre.acting.games)
-                self._refine_budget = 2.0 * pre.acting.refine_seconds
-                t = time.monotonic()
-                traj = self._play(state.params, jax.random.fold_in(base_key, r), states)
-                jax.block_until_ready(traj)
-                dt = time.monotonic() - t
-                self.stats.sims_per_second = (pre.acting.games * pre.search.num_simulations
-                                              * self.game.max_moves / max(dt, 1e-9))
-                final = np.asarray(traj.final.residual)
-                active = np.asarray(traj.active)
-                moves = np.asarray(traj.action)
-                bonus = np.zeros(pre.acting.games, np.float32)
-                for b in range(pre.acting.games):
-                    if np.any(final[b] != 0):
-                        continue
-                    self.stats.solved += 1
-                    scheme = self._scheme(moves[active[:, b], b], changes[b])
-                    self._offer(store, scheme, {"source": "agent", "campaign": name, "round": r,
-                                                "seed": spec.seed}, rng)
-                    if speed is not None:
-                        bonus[b] = pre.acting.speed_weight * float(speed.speed_score(scheme, store=store))
-                self.stats.rounds += 1
-                self.stats.games += pre.acting.games
-                ex = self._examples(traj, bonus)
-                self.replay.add(ex)
-                store.add_examples(cid, "selfplay", ex)
-                state = self.train(state, pre.replay.updates_per_round, rng)
-                self.stats.elapsed = time.monotonic() - self._t0
-                if self.report:
-                    self.report(self.stats)
-                if time.monotonic() - last_ck >= pre.replay.checkpoint_seconds:
-                    self._checkpoint(store, state)
-                    last_ck = time.monotonic()
-            self._checkpoint(store, state)
-            self.stats.elapsed = time.monotonic() - self._t0
-            if self.report:
-                self.report(self.stats)
+            step = self._call("get_state").step if resumed else 0
+            if step < pre.replay.pretrain_steps and not (spec.params and step == 0):
+                self._train(pre.replay.pretrain_steps - step, np.random.default_rng([spec.seed, 0, step]))
+            self._act(store, deadline)
+            self._checkpoint(store)
+            self._tick()
         return CampaignResult(self.best, self._reached(), self.stats, self.campaign_id)
+
+    def _act(self, store, deadline: float) -> None:
+        """Rounds of games and updates until the deadline or the target rank (one round at least)."""
+        pre = self.spec.preset
+        player = self.make_player()
+        last_ck = time.monotonic()
+        first = True
+        while (first or time.monotonic() < deadline) and not self._reached():
+            first = False
+            played = player.play(self.trainer.state.params, self.stats.rounds)
+            self.stats.sims_per_second = played.simulations / max(played.seconds, 1e-9)
+            self._absorb(store, played)
+            self._train(pre.replay.updates_per_round)
+            self._tick()
+            if time.monotonic() - last_ck >= pre.replay.checkpoint_seconds:
+                self._checkpoint(store)
+                last_ck = time.monotonic()
 
     def _warm_start(self) -> None:
         from . import catalog
@@ -399,6 +385,6 @@ class Campaign:
             self.log("warm start: the catalogue's scheme does not fit the coefficient set; skipped")
             return
         rng = np.random.default_rng([self.spec.seed, 2])
-        for _ in range(max(1, 256 // known.rank)):
-            self.replay.add(demos.scheme_examples(self.game, self.target, self._scheme_actions(known), rng))
+        self._call("add", *[demos.scheme_examples(self.game, self.target, self._scheme_actions(known), rng)
+                            for _ in range(max(1, 256 // known.rank))])
         self.log(f"warm start: {known.rank} moves of the catalogue's scheme added as demonstrations")

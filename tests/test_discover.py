@@ -93,11 +93,11 @@ def test_schemes_are_mapped_back_from_the_acting_basis(ring, tmp_path):
 
     spec = CampaignSpec(shape=(2, 2, 2), ring=ring, preset=presets.load_preset("tiny"),
                         store=str(tmp_path / "s.db"))
-    camp = Campaign(spec)
+    player = Campaign(spec).make_player()
     s = catalog.strassen(ring)
     acts = np.concatenate([s.u, s.v, s.w], 0).T
     ch = random_basis_change(np.random.default_rng(0), (4, 4, 4), ring, 2)
-    scheme = camp._scheme(ch.factors(camp.game, acts), ch)
+    scheme = player.scheme(ch.factors(player.game, acts), ch)
     assert scheme.rank == 7 and tensors.verify(scheme).valid
 
 

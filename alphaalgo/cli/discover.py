@@ -57,8 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the best scheme here (.npz AlphaTensor layout, .json, .txt)")
     p.add_argument("--resume", action="store_true",
                    help="continue this campaign from its latest checkpoint in --store")
-    p.add_argument("--backend", choices=["local"], default="local",
-                   help="where acting and learning run (local: this process)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: everything in this process (default); ray: self-play actors, "
+                        "learner, local search and benchmarks as Ray actors and tasks")
     p.add_argument("--params", default=None, metavar="FILE",
                    help="start from these network parameters (e.g. agents/small-2x2x2-Z.npz)")
     p.add_argument("--warm-start", action="store_true",
@@ -66,7 +67,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--coefficients", default=None, metavar="LIST",
                    help="coefficient set, e.g. -1,0,1 (default: -1,0,1 up to 3x3x3 over Z, "
                         "-2..2 beyond, 0,1 over Z2)")
+    p.add_argument("--speed-weight", type=float, default=None, metavar="LAMBDA",
+                   help="weight of the benchmark term in the reward, r' = r + LAMBDA*speedup "
+                        "(default: the preset's, usually 0)")
     p.add_argument("--quiet", action="store_true", help="no live progress display")
+    g = p.add_argument_group(
+        "population-based training (the learning rate, search temperature and speed weight "
+        "of a population of campaigns, tuned as they run)")
+    g.add_argument("--population", type=int, default=None, metavar="N",
+                   help="run N member campaigns; every --pbt-interval seconds of a member's time "
+                        "the weakest quarter copies the strongest's checkpoint and perturbs its "
+                        "hyperparameters (local: members one after another; ray: Ray Tune's PBT "
+                        "scheduler, members at once)")
+    g.add_argument("--pbt-interval", type=float, default=None, metavar="S",
+                   help="seconds of a member's run between exploit/explore steps (default 120)")
+    g = p.add_argument_group("Ray backend (--backend ray; needs pip install 'alphaalgo[distributed]')")
+    g.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                   help="a running cluster (ray start --head ...); default: start Ray here")
+    g.add_argument("--actors", type=int, default=None, metavar="N",
+                   help="self-play actors, one CPU each, spread over the nodes (default 2)")
+    g.add_argument("--localsearch-workers", type=int, default=None, metavar="N",
+                   help="local-search tasks at once (default 1)")
+    g.add_argument("--bench-on", default=None, metavar="WHERE",
+                   help="where benchmarks of new schemes run when the speed weight is > 0: "
+                        "cpu, gpu, or resource:NAME (a custom resource, e.g. a CPU model); default cpu")
+    g.add_argument("--bench-size", type=int, default=None, metavar="N",
+                   help="N of the NxNxN float64 product timed per scheme (default 2048)")
+    g.add_argument("--learner-on", choices=["cpu", "gpu"], default=None,
+                   help="where the learner actor runs (default cpu)")
     p.set_defaults(func=run)
 
 
@@ -107,7 +135,22 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--coefficients: {exc}") from None
 
-    from ..campaign import Campaign, CampaignSpec
+    if args.speed_weight is not None:
+        if not (math.isfinite(args.speed_weight) and args.speed_weight >= 0):
+            raise UsageError(f"--speed-weight must be a number >= 0, got {args.speed_weight}")
+        from ..campaign import with_speed_weight
+
+        preset = with_speed_weight(preset, args.speed_weight)
+    if args.population is not None and args.population < 2:
+        raise UsageError(f"--population needs at least 2 members, got {args.population}")
+    if args.pbt_interval is not None:
+        if args.population is None:
+            raise UsageError("--pbt-interval: only with --population")
+        if not (math.isfinite(args.pbt_interval) and args.pbt_interval > 0):
+            raise UsageError(f"--pbt-interval must be a positive number of seconds, got {args.pbt_interval}")
+    make, cluster_errors = _backend(args)
+
+    from ..campaign import CampaignSpec
     from ..store import StoreError
 
     spec = CampaignSpec(shape=tuple(args.shape), ring=ring, preset=preset, store=args.store,
@@ -116,11 +159,13 @@ def run(args: argparse.Namespace) -> int:
                         warm_start=args.warm_start, coefficients=coefs)
     what = f"<{','.join(map(str, args.shape))}> over {ring}"
     try:
-        if args.quiet or not sys.stderr.isatty():
-            result = _run_plain(spec, what, args.quiet)
+        if args.population is not None:
+            result = _run_population(spec, args)
+        elif args.quiet or not sys.stderr.isatty():
+            result = _run_plain(spec, what, args.quiet, make)
         else:
-            result = _run_live(spec, what)
-    except StoreError as exc:
+            result = _run_live(spec, what, make)
+    except (StoreError, *cluster_errors) as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
         if "checkpoint" in str(exc) or str(exc).startswith(str(args.params)):
@@ -144,15 +189,62 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.best is not None else EXIT_NEGATIVE
 
 
+_RAY_OPTIONS = {"ray_address": "address", "actors": "actors", "localsearch_workers": "localsearch_workers",
+                "bench_on": "bench_on", "bench_size": "bench_size", "learner_on": "learner_on"}
+
+
+def _run_population(spec, args: argparse.Namespace):
+    from .. import population
+
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    interval = args.pbt_interval or 120.0
+    if args.backend == "ray":
+        result, members = population.run_ray(spec, args.population, interval, args.ray_address, log)
+    else:
+        result, members = population.run_local(spec, args.population, interval, log)
+    print(f"population of {len(members)} ({args.backend}):")
+    for m in members:
+        best = "-" if m.best_rank is None else str(m.best_rank)
+        print(f"  member {m.index}  best rank {best:>3}  score {m.score:7.3f}  "
+              f"{population.describe(m.hp)}  campaign {m.campaign_id}")
+    return result
+
+
+def _backend(args: argparse.Namespace):
+    """A function ``(spec, report, log) -> campaign`` for the chosen backend, and the
+    exceptions that mean the backend cannot run as asked (bad input, exit 2)."""
+    given = {k: getattr(args, k) for k in _RAY_OPTIONS if getattr(args, k) is not None}
+    if args.population is not None:
+        extra = [k for k in given if k != "ray_address"]
+        if extra:
+            flags = ", ".join("--" + k.replace("_", "-") for k in extra)
+            raise UsageError(f"{flags}: not with --population (each member is one campaign)")
+    if args.backend == "local":
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise UsageError(f"{flags}: only with --backend ray")
+        from ..campaign import Campaign
+
+        return Campaign, ()
+    try:
+        from .. import distributed
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        settings = distributed.RaySettings(**{_RAY_OPTIONS[k]: v for k, v in given.items()})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return (lambda spec, report, log: distributed.RayCampaign(spec, settings, report, log),
+            (distributed.ClusterError,))
+
+
 def _line(st) -> str:
     best = "-" if st.best_rank is None else str(st.best_rank)
     return (f"{st.elapsed:6.0f}s  games {st.games:6d}  solved {st.solved:5d}  best rank {best:>3}  "
             f"loss {st.loss:6.3f}  {st.sims_per_second:6.0f} sim/s")
 
 
-def _run_plain(spec, what: str, quiet: bool):
-    from ..campaign import Campaign
-
+def _run_plain(spec, what: str, quiet: bool, make):
     last = [-1e9]
 
     def report(st):
@@ -163,14 +255,12 @@ def _run_plain(spec, what: str, quiet: bool):
     if not quiet:
         print(f"discovering {what} with agent {spec.preset.name} for up to {spec.time_limit:.0f} s",
               file=sys.stderr)
-    return Campaign(spec, report, log=lambda m: print(m, file=sys.stderr)).run()
+    return make(spec, report, lambda m: print(m, file=sys.stderr)).run()
 
 
-def _run_live(spec, what: str):
+def _run_live(spec, what: str, make):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..campaign import Campaign
 
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -183,4 +273,4 @@ def _run_live(spec, what: str):
                             info=f"games {st.games}  best rank {best}  loss {st.loss:.3f}  "
                                  f"{st.sims_per_second:.0f} sim/s")
 
-        return Campaign(spec, report, log=progress.console.print).run()
+        return make(spec, report, progress.console.print).run()

@@ -1,0 +1,110 @@
+"""The learning half of a campaign: parameters, optimiser state and replay.
+
+A :class:`Trainer` owns the network's :class:`~alphaalgo.learner.TrainState`
+and the replay buffer, and trains on batches that mix fresh synthetic
+demonstrations with replay.  It is a plain object so that a campaign can hold
+it in its own process (local backend) or wrap it as a Ray actor placed on a
+GPU (``alphaalgo.distributed``); everything it hands out is host numpy.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import demos, learner
+from .demos import DemoConfig
+from .game import GameConfig
+from .network import Agent
+from .presets import Preset
+
+
+class Trainer:
+    """Training for one game and agent preset.
+
+    Args:
+      game: the game the examples come from.
+      preset: the agent configuration (network, training and replay settings).
+    """
+
+    def __init__(self, game: GameConfig, preset: Preset):
+        self.game, self.preset = game, preset
+        self.agent = Agent(game, preset.network)
+        max_rank = preset.demos.max_rank or game.max_moves
+        self.demo = DemoConfig(min(preset.demos.min_rank, max_rank), max_rank, preset.demos.p_zero)
+        self.k = preset.search.num_samples
+        self.replay = learner.ReplayBuffer(preset.replay.replay_size, game.sizes, game.history, self.k)
+        self._update = learner.make_update(self.agent, preset.training)
+        self.state: learner.TrainState | None = None
+        self.metrics = {"loss": float("nan"), "policy": float("nan"), "value": float("nan")}
+
+    # ----------------------------------------------------------- state
+    def init(self, seed: int) -> learner.TrainState:
+        """Fresh parameters and optimiser state from ``seed``; also the template for loading."""
+        self.state = learner.init_state(self.agent, self.preset.training, jax.random.PRNGKey(seed))
+        return self.get_state()
+
+    def get_state(self) -> learner.TrainState:
+        """The current state on the host (numpy leaves)."""
+        return jax.device_get(self.state)
+
+    def set_state(self, state: learner.TrainState) -> None:
+        self.state = learner.TrainState(*jax.device_put((state.params, state.opt_state)), int(state.step))
+
+    def set_params(self, params) -> None:
+        """Start from given parameters (pretrained), keeping the optimiser state and step."""
+        self.state = self.state._replace(params=jax.device_put(params))
+
+    def params(self):
+        """The current parameters on the host."""
+        return jax.device_get(self.state.params)
+
+    @property
+    def step(self) -> int:
+        return int(self.state.step)
+
+    # ---------------------------------------------------------- replay
+    def add(self, *examples: dict[str, np.ndarray]) -> int:
+        """Add example sets (see :mod:`demos` for the arrays); returns the buffer's size."""
+        for ex in examples:
+            self.replay.add(ex)
+        return len(self.replay)
+
+    def _batch(self, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
+        """Two batches: fresh demonstrations (K = 1) and replay (K slots; more
+        demonstrations while the buffer is empty), each under a random signed
+        permutation."""
+        size = self.preset.training.batch_size
+        n_demo = min(size - 1, max(1, int(round(size * self.preset.replay.demo_fraction))))
+        fresh = demos.demo_examples(rng, self.game, self.demo, n_demo)
+        if len(self.replay):
+            rest = self.replay.sample(rng, size - n_demo)
+        else:
+            rest = demos.concat_examples([demos.demo_examples(rng, self.game, self.demo, size - n_demo)], self.k)
+        return [demos.augment_examples(rng, self.game, fresh), demos.augment_examples(rng, self.game, rest)]
+
+    # ----------------------------------------------------------- train
+    def train(self, steps: int, rng: np.random.Generator | int,
+              progress: Callable[[int], None] | None = None) -> dict[str, float]:
+        """``steps`` updates; returns the last losses and the step reached.
+
+        Args:
+          rng: a generator, or a seed (the generator is then seeded with the
+            seed and the current step, so a resumed run draws new batches).
+        """
+        if not isinstance(rng, np.random.Generator):
+            rng = np.random.default_rng([int(rng), 4, self.step])
+        params, opt_state = self.state.params, self.state.opt_state
+        metrics = None
+        for _ in range(steps):
+            batches = [{k: jnp.asarray(v) for k, v in b.items()} for b in self._batch(rng)]
+            params, opt_state, metrics = self._update(params, opt_state, batches)
+            if progress is not None:
+                progress(1)
+        if metrics is not None:
+            self.metrics = {k: float(metrics[k]) for k in ("loss", "policy", "value")}
+        self.state = learner.TrainState(params, opt_state, self.step + steps)
+        return dict(self.metrics, step=self.step)

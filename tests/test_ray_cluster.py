@@ -1,0 +1,155 @@
+"""``discover --backend ray`` on a real two-node Ray cluster on this machine.
+
+The cluster is a head node (``ray start --head``) and a worker node offering a
+custom resource ``bench_node``, both on loopback: inside a fresh network
+namespace (``unshare -n``, only ``lo``) when the machine allows it, so that Ray
+cannot advertise any other address; on 127.0.0.1 otherwise.  The cluster is
+private to the test: its own port, temp dir and auth token, and at the end
+exactly the processes that carry that token are stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from alphaalgo import tensors
+from alphaalgo.presets import agents_dir
+from alphaalgo.store import Store
+
+PARAMS = agents_dir() / "small-2x2x2-Z.npz"
+
+
+def _bin(name: str) -> str:
+    exe = Path(sys.executable).parent / name
+    return str(exe) if exe.exists() else shutil.which(name) or name
+
+
+def _netns() -> bool:
+    """Whether this machine lets us run in a private network namespace with loopback up."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    r = subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True)
+    return r.returncode == 0
+
+
+def _stop(token: str) -> None:
+    """Kill the processes of this test's cluster (they all carry its token)."""
+    needle = f"RAY_AUTH_TOKEN={token}".encode()
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+
+
+@pytest.fixture
+def folder():
+    # Ray's socket paths must stay short: not pytest's long tmp_path.
+    path = Path(tempfile.mkdtemp(prefix="aa-ray-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_discover_on_a_two_node_cluster(folder):
+    import ray  # noqa: F401  (the 'distributed' extra; make setup installs it)
+
+    assert PARAMS.exists()
+    token = secrets.token_hex(32)
+    store = folder / "c.db"
+    port = 6380
+    discover = [sys.executable, "-c", "import sys; from alphaalgo.cli import main; sys.exit(main())",
+                "discover", "--shape", "2,2,2", "--ring", "Z", "--params", str(PARAMS),
+                "--store", str(store), "--backend", "ray", "--ray-address", f"127.0.0.1:{port}",
+                "--quiet"]
+    ray_cmd = _bin("ray")
+    script = "\n".join([
+        "set -u",
+        "ip link set lo up" if _netns() else "true",
+        f"{ray_cmd} start --head --node-ip-address=127.0.0.1 --port={port} --num-cpus=2 "
+        f"--include-dashboard=false --object-store-memory=100000000 --disable-usage-stats "
+        f"--temp-dir={folder}/ray > {folder}/head.log 2>&1 || exit 10",
+        f"{ray_cmd} start --address=127.0.0.1:{port} --node-ip-address=127.0.0.1 --num-cpus=2 "
+        f"--resources='{{\"bench_node\": 1}}' --object-store-memory=100000000 "
+        f"> {folder}/worker.log 2>&1 || exit 11",
+        # A campaign with two self-play actors, local search, and benchmarks placed on bench_node.
+        shlex.join(discover + ["--time-limit", "60", "--actors", "2", "--speed-weight", "0.1",
+                             "--bench-on", "resource:bench_node", "--bench-size", "128"])
+        + f" > {folder}/run.txt 2>&1; echo $? > {folder}/run.rc",
+        # Asking for a resource no node offers is bad input.
+        shlex.join(discover + ["--time-limit", "5", "--bench-on", "resource:tpu-v9"])
+        + f" > {folder}/bad.txt 2>&1; echo $? > {folder}/bad.rc",
+    ])
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, RAY_USAGE_STATS_ENABLED="0",
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                           os.environ.get("PYTHONPATH", "")]))
+    cmd = ["unshare", "-n", "bash", "-c", script] if _netns() else ["bash", "-c", script]
+    try:
+        proc = subprocess.run(cmd, env=env, timeout=420, capture_output=True, text=True)
+    finally:
+        _stop(token)
+    logs = {p.name: p.read_text(errors="replace")[-3000:] for p in folder.glob("*.txt")}
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:],
+                                  (folder / "head.log").read_text()[-2000:] if (folder / "head.log").exists() else "",
+                                  (folder / "worker.log").read_text()[-2000:] if (folder / "worker.log").exists() else "")
+    out = logs["run.txt"]
+    assert (folder / "run.rc").read_text().strip() == "0", out
+
+    # Two nodes; the two self-play actors were spread over both.
+    assert "ray: 2 node(s), 4 CPUs" in out, out
+    placed = next(line for line in out.splitlines() if line.startswith("ray work done:"))
+    selfplay = placed.split("self-play on ")[1].split(";")[0]
+    assert len(selfplay.split(",")) == 2, placed
+
+    with Store(store, readonly=True) as s:
+        assert s.integrity_check() == "ok"
+        (camp,) = s.campaigns()
+        assert camp["config"]["spec"]["backend"] == "ray"
+        schemes = s.list_schemes((2, 2, 2), "Z")
+        assert schemes and all(tensors.verify(r.scheme).valid for r in schemes)
+        assert s.count_examples(camp["id"], "selfplay") > 0
+        assert s.latest_checkpoint(camp["id"]) is not None
+        # Benchmarks ran on the node that offers bench_node, and are stored with it.
+        rows = s.benchmarks()
+        assert rows, out
+        for row in rows:
+            assert "bench_node" in row["result"]["device"]["ray_node_resources"], row["result"]["device"]
+            assert row["result"]["max_rel_error"] < 1e-10
+    bad = logs["bad.txt"]
+    assert (folder / "bad.rc").read_text().strip() == "2", bad
+    assert "tpu-v9" in bad.strip().splitlines()[-1] and "Traceback" not in bad
+
+
+def test_local_backend_needs_no_ray(tmp_path):
+    """Without Ray the local backend imports and runs its CLI checks; --backend ray is a clear error."""
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "import alphaalgo.campaign, alphaalgo.cli.discover\n"
+        "from alphaalgo.cli import main\n"
+        f"sys.exit(main(['discover', '--shape', '2,2,2', '--backend', 'ray', '--store', {str(tmp_path / 's.db')!r}]))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Ray" in lines[0], r.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_ray_options_need_the_ray_backend(tmp_path, capsys):
+    from alphaalgo.cli import main
+
+    code = main(["discover", "--shape", "2,2,2", "--actors", "3", "--store", str(tmp_path / "s.db")])
+    assert code == 2
+    assert "--actors: only with --backend ray" in capsys.readouterr().err
+    assert not (tmp_path / "s.db").exists()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -92,6 +93,38 @@ class RaySettings:
         return "jax" if self.bench_on == "gpu" else "numba"
 
 
+def connect(address: str | None = None) -> None:
+    """Join the cluster at ``address`` (``host:port`` or ``auto``), or start Ray on this
+    machine; nothing if Ray is already initialised.  Workers get this checkout on their
+    ``PYTHONPATH`` (an installed alphaalgo takes precedence where there is one).
+
+    Raises:
+      ClusterError: Ray cannot be started or reached.
+    """
+    if ray.is_initialized():
+        return
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": {"PYTHONPATH": path}},
+                              "logging_level": "warning", "log_to_driver": True}
+    if address and address != "auto":
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        except (OSError, ValueError) as exc:
+            raise ClusterError(f"cannot reach a Ray cluster at {address}: "
+                               f"{exc.strerror or exc if isinstance(exc, OSError) else 'expected HOST:PORT'}"
+                               ) from None
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(include_dashboard=False, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ClusterError(f"cannot start or reach Ray at {address or 'this machine'}: {first}") from None
+
+
 def _node() -> str:
     """This worker's Ray node: ``ip/id8``."""
     ctx = ray.get_runtime_context()
@@ -149,20 +182,7 @@ class RayCampaign(Campaign):
 
     # ------------------------------------------------------------ cluster
     def _connect(self, log: Callable[[str], None]) -> None:
-        if not ray.is_initialized():
-            root = str(Path(__file__).resolve().parent.parent)
-            path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-            kwargs: dict[str, Any] = {"runtime_env": {"env_vars": {"PYTHONPATH": path}},
-                                      "logging_level": "warning", "log_to_driver": True}
-            try:
-                if self.settings.address:
-                    ray.init(address=self.settings.address, **kwargs)
-                else:
-                    ray.init(include_dashboard=False, **kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = self.settings.address or "this machine"
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise ClusterError(f"cannot start or reach Ray at {where}: {first}") from None
+        connect(self.settings.address)
         nodes = [n for n in ray.nodes() if n.get("Alive")]
         res = ray.cluster_resources()
         cpus = int(res.get("CPU", 0))

@@ -269,19 +269,17 @@ def run_ray(spec: CampaignSpec, size: int, interval: float, address: str | None 
     The store must be reachable by every node that runs a trial (one machine,
     or a shared filesystem).
     """
-    import ray
     from ray import tune
     from ray.tune.schedulers import PopulationBasedTraining
+
+    from .distributed import connect
 
     if size < 2:
         raise ValueError(f"a population needs at least 2 members, got {size}")
     # Tune runs each trial in its own working directory: paths must be absolute.
     spec = dataclasses.replace(spec, store=str(Path(spec.store).resolve()),
                                params=str(Path(spec.params).resolve()) if spec.params else None)
-    if not ray.is_initialized():
-        root = str(Path(__file__).resolve().parent.parent)
-        ray.init(address=address, include_dashboard=False if address is None else None,
-                 runtime_env={"env_vars": {"PYTHONPATH": root}}, logging_level="warning")
+    connect(address)
     rng = np.random.default_rng([spec.seed, 5])
     names = _names(spec, size)
     starts = [hyperparameters(spec.preset)] + [sample(rng, spec.preset) for _ in range(size - 1)]

@@ -153,3 +153,15 @@ def test_ray_options_need_the_ray_backend(tmp_path, capsys):
     assert code == 2
     assert "--actors: only with --backend ray" in capsys.readouterr().err
     assert not (tmp_path / "s.db").exists()
+
+
+def test_an_unreachable_cluster_is_bad_input(tmp_path, capsys):
+    """No Ray is listening at the address: one line, exit 2, no store, and no long wait."""
+    from alphaalgo.cli import main
+
+    t = time.monotonic()
+    code = main(["discover", "--shape", "2,2,2", "--backend", "ray", "--ray-address", "127.0.0.1:9",
+                 "--store", str(tmp_path / "s.db"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot reach a Ray cluster at 127.0.0.1:9" in err[0]
+    assert not (tmp_path / "s.db").exists() and time.monotonic() - t < 30

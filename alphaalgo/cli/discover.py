@@ -25,6 +25,15 @@ each stored scheme's provenance says whether the agent or local search found
 it.  Checkpoints are written beside the store (STORE.checkpoints/) and --resume
 continues the same campaign (same shape, ring, agent and seed) from the latest.
 
+--backend ray runs the same campaign on a Ray cluster (pip install
+'alphaalgo[distributed]'): self-play actors spread over the nodes, the learner
+as an actor (--learner-on gpu), local search as tasks, and, when the speed
+weight is > 0, benchmarks of new schemes as tasks placed by resources
+(--bench-on cpu|gpu|resource:NAME) whose measurements feed the reward.  The
+store stays with this process.  --population N tunes the learning rate, the
+search temperature and the speed weight across N member campaigns
+(population-based training; with --backend ray, Ray Tune's PBT scheduler).
+
 Agent presets live in agents/*.toml: tiny (tests), small (a 2-core CPU),
 large (a GPU); --agent also takes a path to a .toml file.
 
@@ -36,6 +45,9 @@ examples:
   alphaalgo discover --shape 2,2,2 --ring Z2 --target-rank 7 --seed 3 --store runs/z2.sqlite
   alphaalgo discover --shape 2,2,3 --time-limit 1800 --store runs/223.sqlite --resume
   alphaalgo discover --shape 2,2,2 --target-rank 7 --time-limit 300 --params agents/small-2x2x2-Z.npz
+  alphaalgo discover --shape 2,2,3 --backend ray --ray-address 10.0.0.5:6379 --actors 8 \
+      --speed-weight 0.1 --bench-on resource:xeon-8480 --time-limit 3600
+  alphaalgo discover --shape 2,2,2 --population 4 --pbt-interval 120 --time-limit 1800
 """
 
 
@@ -85,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                    help="a running cluster (ray start --head ...); default: start Ray here")
     g.add_argument("--actors", type=int, default=None, metavar="N",
-                   help="self-play actors, one CPU each, spread over the nodes (default 2)")
+                   help="self-play actors, one CPU each, spread over the nodes (default: the "
+                        "cluster's CPUs less one, kept for local search and benchmarks)")
     g.add_argument("--localsearch-workers", type=int, default=None, metavar="N",
                    help="local-search tasks at once (default 1)")
     g.add_argument("--bench-on", default=None, metavar="WHERE",
@@ -199,7 +212,12 @@ def _run_population(spec, args: argparse.Namespace):
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     interval = args.pbt_interval or 120.0
     if args.backend == "ray":
-        result, members = population.run_ray(spec, args.population, interval, args.ray_address, log)
+        from ..distributed import ClusterError
+
+        try:
+            result, members = population.run_ray(spec, args.population, interval, args.ray_address, log)
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
     else:
         result, members = population.run_local(spec, args.population, interval, log)
     print(f"population of {len(members)} ({args.backend}):")

@@ -11,6 +11,9 @@ one after another in one invocation so their ratios are comparable.
 usage:
   .venv/bin/python benchmarks/bench_campaigns.py --configs local,ray:1,ray:2 --time-limit 120
   .venv/bin/python benchmarks/bench_campaigns.py --configs ray:2 --address 127.0.0.1:6379
+  .venv/bin/python benchmarks/bench_campaigns.py --configs ray:1,ray:2 --loopback-cluster
+      (a private two-node cluster on this machine, as in tests/test_ray_cluster.py:
+       head 2 CPUs + worker 2 CPUs, on loopback)
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -75,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=120)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--address", default=None, help="a running Ray cluster (default: start Ray here)")
+    ap.add_argument("--loopback-cluster", action="store_true",
+                    help="run the ray:N configurations on a private two-node cluster on this machine")
     args = ap.parse_args(argv)
+    if args.loopback_cluster:
+        return _in_loopback_cluster(args, argv if argv is not None else sys.argv[1:])
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     wanted = max([int(c.split(":")[1]) for c in args.configs.split(",") if c.startswith("ray:")] or [0])
     if wanted and args.address is None:
@@ -103,6 +111,25 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['first_round_s']} |")
     print(f"\n# {machine()}")
     return 0
+
+
+def _in_loopback_cluster(args: argparse.Namespace, argv: list[str]) -> int:
+    from alphaalgo.loopback import run_in_loopback_cluster
+
+    if any(not c.startswith("ray:") for c in args.configs.split(",")):
+        print("--loopback-cluster: only ray:N configurations", file=sys.stderr)
+        return 2
+    rest = [a for a in argv if a != "--loopback-cluster"]
+    folder = Path(tempfile.mkdtemp(prefix="aa-bench-", dir="/tmp"))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = run_in_loopback_cluster([[sys.executable, str(Path(__file__).resolve()), *rest,
+                                     "--address", "{address}"]], folder, env=env, timeout=3600)
+    out, rc = folder / "cmd0.txt", folder / "cmd0.rc"
+    print(out.read_text() if out.exists() else proc.stderr)
+    print("# on a two-node loopback cluster (head 2 CPUs, worker 2 CPUs) on this machine")
+    code = int(rc.read_text()) if rc.exists() else proc.returncode
+    shutil.rmtree(folder, ignore_errors=True)
+    return code
 
 
 if __name__ == "__main__":

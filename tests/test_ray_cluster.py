@@ -10,12 +10,8 @@ exactly the processes that carry that token are stopped.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,34 +21,11 @@ from pathlib import Path
 import pytest
 
 from alphaalgo import tensors
+from alphaalgo.loopback import run_in_loopback_cluster
 from alphaalgo.presets import agents_dir
 from alphaalgo.store import Store
 
 PARAMS = agents_dir() / "small-2x2x2-Z.npz"
-
-
-def _bin(name: str) -> str:
-    exe = Path(sys.executable).parent / name
-    return str(exe) if exe.exists() else shutil.which(name) or name
-
-
-def _netns() -> bool:
-    """Whether this machine lets us run in a private network namespace with loopback up."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return False
-    r = subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True)
-    return r.returncode == 0
-
-
-def _stop(token: str) -> None:
-    """Kill the processes of this test's cluster (they all carry its token)."""
-    needle = f"RAY_AUTH_TOKEN={token}".encode()
-    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                os.kill(pid, signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            pass
 
 
 @pytest.fixture
@@ -67,45 +40,24 @@ def test_discover_on_a_two_node_cluster(folder):
     import ray  # noqa: F401  (the 'distributed' extra; make setup installs it)
 
     assert PARAMS.exists()
-    token = secrets.token_hex(32)
     store = folder / "c.db"
-    port = 6380
     discover = [sys.executable, "-c", "import sys; from alphaalgo.cli import main; sys.exit(main())",
                 "discover", "--shape", "2,2,2", "--ring", "Z", "--params", str(PARAMS),
-                "--store", str(store), "--backend", "ray", "--ray-address", f"127.0.0.1:{port}",
-                "--quiet"]
-    ray_cmd = _bin("ray")
-    script = "\n".join([
-        "set -u",
-        "ip link set lo up" if _netns() else "true",
-        f"{ray_cmd} start --head --node-ip-address=127.0.0.1 --port={port} --num-cpus=2 "
-        f"--include-dashboard=false --object-store-memory=100000000 --disable-usage-stats "
-        f"--temp-dir={folder}/ray > {folder}/head.log 2>&1 || exit 10",
-        f"{ray_cmd} start --address=127.0.0.1:{port} --node-ip-address=127.0.0.1 --num-cpus=2 "
-        f"--resources='{{\"bench_node\": 1}}' --object-store-memory=100000000 "
-        f"> {folder}/worker.log 2>&1 || exit 11",
-        # A campaign with two self-play actors, local search, and benchmarks placed on bench_node.
-        shlex.join(discover + ["--time-limit", "60", "--actors", "2", "--speed-weight", "0.1",
-                             "--bench-on", "resource:bench_node", "--bench-size", "128"])
-        + f" > {folder}/run.txt 2>&1; echo $? > {folder}/run.rc",
+                "--store", str(store), "--backend", "ray", "--ray-address", "{address}", "--quiet"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    proc = run_in_loopback_cluster([
+        # Two self-play actors, local search, and benchmarks placed on the bench_node resource.
+        discover + ["--time-limit", "60", "--actors", "2", "--speed-weight", "0.1",
+                    "--bench-on", "resource:bench_node", "--bench-size", "128"],
         # Asking for a resource no node offers is bad input.
-        shlex.join(discover + ["--time-limit", "5", "--bench-on", "resource:tpu-v9"])
-        + f" > {folder}/bad.txt 2>&1; echo $? > {folder}/bad.rc",
-    ])
-    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, RAY_USAGE_STATS_ENABLED="0",
-               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parent.parent),
-                                           os.environ.get("PYTHONPATH", "")]))
-    cmd = ["unshare", "-n", "bash", "-c", script] if _netns() else ["bash", "-c", script]
-    try:
-        proc = subprocess.run(cmd, env=env, timeout=420, capture_output=True, text=True)
-    finally:
-        _stop(token)
+        discover + ["--time-limit", "5", "--bench-on", "resource:tpu-v9"],
+    ], folder, worker_resources={"bench_node": 1}, timeout=420, env=env)
     logs = {p.name: p.read_text(errors="replace")[-3000:] for p in folder.glob("*.txt")}
-    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:],
-                                  (folder / "head.log").read_text()[-2000:] if (folder / "head.log").exists() else "",
-                                  (folder / "worker.log").read_text()[-2000:] if (folder / "worker.log").exists() else "")
-    out = logs["run.txt"]
-    assert (folder / "run.rc").read_text().strip() == "0", out
+    logs.update({p.name: p.read_text(errors="replace")[-2000:] for p in folder.glob("*.log")})
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:], logs)
+    out = logs["cmd0.txt"]
+    assert (folder / "cmd0.rc").read_text().strip() == "0", out
 
     # Two nodes; the two self-play actors were spread over both.
     assert "ray: 2 node(s), 4 CPUs" in out, out
@@ -127,8 +79,8 @@ def test_discover_on_a_two_node_cluster(folder):
         for row in rows:
             assert "bench_node" in row["result"]["device"]["ray_node_resources"], row["result"]["device"]
             assert row["result"]["max_rel_error"] < 1e-10
-    bad = logs["bad.txt"]
-    assert (folder / "bad.rc").read_text().strip() == "2", bad
+    bad = logs["cmd1.txt"]
+    assert (folder / "cmd1.rc").read_text().strip() == "2", bad
     assert "tpu-v9" in bad.strip().splitlines()[-1] and "Traceback" not in bad
 
 

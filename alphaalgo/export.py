@@ -25,6 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from . import catalog, tensors
 from .atomic import atomic_write_text
 from .tensors import Scheme
@@ -62,19 +64,49 @@ def _ident(text: str) -> str:
     return ("k_" + out) if out[0].isdigit() or keyword.iskeyword(out) else out
 
 
+SLOWED_VENDOR = 0.25
+
+
+def vendor_slowed(measurements: Sequence[dict]) -> list[bool]:
+    """Which measurements caught the vendor matmul slowed down by the machine's other jobs.
+
+    A measurement with ``vendor_s`` (seconds of the vendor's product) is slowed
+    when the vendor's rate ``2·M·K·N / vendor_s`` is below :data:`SLOWED_VENDOR`
+    of the best rate among the measurements of the same device, backend and
+    dtype: on a busy machine a multi-threaded BLAS call waits for its
+    descheduled threads, and the kernel's "speedup" then measures the load
+    (seen at small N: numpy's 128² product at 15 ms instead of 70 µs).
+    Measurements without ``vendor_s`` are never marked.
+    """
+    def rate(m: dict) -> float | None:
+        return 2.0 * float(np.prod(m["size"])) / m["vendor_s"] if m.get("vendor_s") else None
+
+    best: dict[tuple, float] = {}
+    for m in measurements:
+        r = rate(m)
+        if r is not None:
+            key = (m["device"], m["backend"], m["dtype"])
+            best[key] = max(best.get(key, 0.0), r)
+    return [rate(m) is not None and rate(m) < SLOWED_VENDOR * best[(m["device"], m["backend"], m["dtype"])]
+            for m in measurements]
+
+
 def crossovers(measurements: Iterable[dict]) -> list[dict]:
     """Dispatch rows from measurements.
 
     Args:
       measurements: dicts with ``kernel``, ``device``, ``backend``, ``dtype``,
-        ``size`` (M, K, N) and ``speedup``.
+        ``size`` (M, K, N), ``speedup`` and optionally ``vendor_s``; those that
+        :func:`vendor_slowed` marks are left out.
     Returns:
       One row per (kernel, device, backend, dtype) that is faster from some
       size on: ``min_size`` (the smallest side of the crossover size) and
       ``speedup`` (the median of the speedups from there on).
     """
+    measurements = list(measurements)
+    slowed = vendor_slowed(measurements)
     groups: dict[tuple, list[tuple[int, float]]] = {}
-    for m in measurements:
+    for m in (m for m, bad in zip(measurements, slowed) if not bad):
         key = (m["kernel"], m["device"], m["backend"], m["dtype"])
         groups.setdefault(key, []).append((min(int(x) for x in m["size"]), float(m["speedup"])))
     rows = []
@@ -172,7 +204,7 @@ def measurements_from_store(store, specs: Sequence[KernelSpec]) -> list[dict]:
             if row["levels"] == k.levels and row["backend"] == k.backend and "speedup" in res:
                 out.append({"kernel": k.name, "device": row["device"], "backend": row["backend"],
                             "dtype": row["dtype"], "size": row["size"],
-                            "speedup": res["speedup"]})
+                            "speedup": res["speedup"], "vendor_s": res.get("vendor_s")})
     return out
 
 

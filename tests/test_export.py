@@ -46,6 +46,21 @@ def test_crossovers():
     assert export.crossovers([{**ms[0]}]) == []  # never faster: no row
 
 
+def test_a_win_over_a_slowed_vendor_is_no_crossover():
+    """numpy's small products slowed 100× by a busy machine: those 'wins' are left out, so the
+    crossover is where the kernel really starts to win (512), not the smallest size (128)."""
+    def m(size, speedup, vendor_s):
+        return {"kernel": "k", "device": "d", "backend": "numba", "dtype": "float64",
+                "size": (size, size, size), "speedup": speedup, "vendor_s": vendor_s}
+
+    ms = [m(128, 20.0, 0.015), m(256, 3.0, 0.05), m(512, 1.02, 0.0018), m(1024, 1.05, 0.014)]
+    assert export.vendor_slowed(ms) == [True, True, False, False]
+    assert export.crossovers(ms)[0]["min_size"] == 512
+    without = [{k: v for k, v in x.items() if k != "vendor_s"} for x in ms]
+    assert export.vendor_slowed(without) == [False] * 4
+    assert export.crossovers(without)[0]["min_size"] == 128
+
+
 def test_default_export_imports_from_its_folder(tmp_path):
     out = tmp_path / "pkg"
     specs = export.build_specs(export.default_schemes()[:2])

@@ -129,5 +129,6 @@ def _measure(specs, args: argparse.Namespace, store) -> list[dict]:
                 bench.record(store, k.scheme, res)
             print(f"  {k.name} {n}: speedup {res.speedup:.3f}, error {res.max_rel_error:.1e}")
             rows.append({"kernel": k.name, "device": res.device_key, "backend": "numba",
-                         "dtype": args.dtype, "size": res.size, "speedup": res.speedup})
+                         "dtype": args.dtype, "size": res.size, "speedup": res.speedup,
+                         "vendor_s": res.vendor_s})
     return rows

@@ -347,7 +347,8 @@ class Campaign:
             if spec.warm_start:
                 self._warm_start()
             step = self._call("get_state").step if resumed else 0
-            if step < pre.replay.pretrain_steps and not (spec.params and step == 0):
+            # Given parameters are pretrained already (also when resuming such a campaign).
+            if step < pre.replay.pretrain_steps and not spec.params:
                 self._train(pre.replay.pretrain_steps - step, np.random.default_rng([spec.seed, 0, step]))
             self._act(store, deadline)
             self._checkpoint(store)

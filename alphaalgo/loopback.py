@@ -7,7 +7,8 @@ inside a fresh network namespace (``unshare -n``; only ``lo`` exists there),
 so Ray cannot advertise any other address; otherwise it runs on 127.0.0.1 in
 the host's namespace.  The cluster has its own port, temp dir and
 authentication token (``RAY_AUTH_MODE=token``); at the end every process that
-carries the token is killed, so a cluster the user runs beside it is untouched.
+carries the token, lives in the namespace or holds the cluster's files open is
+killed, so a cluster the user runs beside it is untouched.
 """
 
 from __future__ import annotations
@@ -39,14 +40,30 @@ def netns_available() -> bool:
     return r.returncode == 0
 
 
-def _stop(token: str) -> None:
-    """Kill every process whose environment carries this cluster's token."""
+def _ours(pid: str, token: bytes, folder: str, netns: str | None) -> bool:
+    """Whether process ``pid`` belongs to the cluster: it carries the token, lives in the
+    cluster's network namespace, or holds a file under the cluster's folder open (Ray's
+    agents drop the token from their environment)."""
+    proc = Path("/proc", pid)
+    if token in (proc / "environ").read_bytes().split(b"\0"):
+        return True
+    if netns is not None and os.readlink(proc / "ns" / "net") == netns:
+        return True
+    return any(os.readlink(fd).startswith(folder + os.sep) for fd in (proc / "fd").iterdir())
+
+
+def _stop(token: str, folder: Path) -> None:
+    """Kill every process of the cluster (see :func:`_ours`)."""
     needle = f"RAY_AUTH_TOKEN={token}".encode()
+    ns_file = folder / "netns"
+    netns = ns_file.read_text().strip() if ns_file.exists() else None
+    if netns == os.readlink("/proc/self/ns/net"):
+        netns = None
     for name in os.listdir("/proc"):
-        if not name.isdigit():
+        if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
-            if needle in Path(f"/proc/{name}/environ").read_bytes().split(b"\0"):
+            if _ours(name, needle, str(folder), netns):
                 os.kill(int(name), signal.SIGKILL)
         except OSError:
             pass
@@ -78,6 +95,7 @@ def run_in_loopback_cluster(commands: Sequence[Sequence[str]], folder: str | os.
     lines = [
         "set -u",
         "ip link set lo up" if netns else "true",
+        f"readlink /proc/self/ns/net > {shlex.quote(str(folder / 'netns'))}",
         f"{shlex.quote(ray)} start --head --node-ip-address=127.0.0.1 --port={port} "
         f"--num-cpus={head_cpus} --include-dashboard=false --object-store-memory=100000000 "
         f"--disable-usage-stats --temp-dir={shlex.quote(str(folder / 'ray'))} "
@@ -96,4 +114,4 @@ def run_in_loopback_cluster(commands: Sequence[Sequence[str]], folder: str | os.
     try:
         return subprocess.run(shell, env=full_env, timeout=timeout, capture_output=True, text=True)
     finally:
-        _stop(token)
+        _stop(token, folder)

@@ -52,6 +52,8 @@ def test_discover_on_a_two_node_cluster(folder):
                     "--bench-on", "resource:bench_node", "--bench-size", "128"],
         # Asking for a resource no node offers is bad input.
         discover + ["--time-limit", "5", "--bench-on", "resource:tpu-v9"],
+        # The campaign goes on from its checkpoint.
+        discover + ["--time-limit", "10", "--actors", "1", "--resume"],
     ], folder, worker_resources={"bench_node": 1}, timeout=420, env=env)
     logs = {p.name: p.read_text(errors="replace")[-3000:] for p in folder.glob("*.txt")}
     logs.update({p.name: p.read_text(errors="replace")[-2000:] for p in folder.glob("*.log")})
@@ -79,6 +81,12 @@ def test_discover_on_a_two_node_cluster(folder):
         for row in rows:
             assert "bench_node" in row["result"]["device"]["ray_node_resources"], row["result"]["device"]
             assert row["result"]["max_rel_error"] < 1e-10
+    resumed = logs["cmd2.txt"]
+    assert (folder / "cmd2.rc").read_text().strip() == "0", resumed
+    assert f"resumed campaign {camp['id']} from step" in resumed, resumed
+    with Store(store, readonly=True) as s:
+        assert len(s.campaigns()) == 1 and s.integrity_check() == "ok"
+        assert s.latest_checkpoint(camp["id"])[0] > 0
     bad = logs["cmd1.txt"]
     assert (folder / "cmd1.rc").read_text().strip() == "2", bad
     assert "tpu-v9" in bad.strip().splitlines()[-1] and "Traceback" not in bad

@@ -220,12 +220,18 @@ class Campaign:
         """Take a local-search result: verified, it becomes a demonstration and is offered."""
         if not tensors.verify(better).valid or better.rank > scheme.rank:
             return
-        if self._in_set(better):
-            self._call("add", demos.scheme_examples(self.game, self.target,
-                                                    self._scheme_actions(better), rng))
+        if self._in_set(better) and better.rank < scheme.rank:
+            self._demonstrate(better, rng)
         if better.rank < scheme.rank or tensors.canonical_hash(better) != tensors.canonical_hash(scheme):
             self._offer(store, better, {"source": "localsearch", "from_rank": scheme.rank,
                                         "campaign": self.name}, rng)
+
+    def _demonstrate(self, scheme: Scheme, rng: np.random.Generator) -> None:
+        """Add ``scheme`` to the replay buffer as demonstrations: about 256 moves, i.e.
+        ``max(1, 256 // rank)`` games replayed in random move orders, so that one scheme
+        weighs against the many self-play games around it."""
+        self._call("add", *[demos.scheme_examples(self.game, self.target, self._scheme_actions(scheme), rng)
+                            for _ in range(max(1, 256 // scheme.rank))])
 
     def _reached(self) -> bool:
         t = self.spec.target_rank
@@ -385,7 +391,5 @@ class Campaign:
         if known is None or not self._in_set(known):
             self.log("warm start: the catalogue's scheme does not fit the coefficient set; skipped")
             return
-        rng = np.random.default_rng([self.spec.seed, 2])
-        self._call("add", *[demos.scheme_examples(self.game, self.target, self._scheme_actions(known), rng)
-                            for _ in range(max(1, 256 // known.rank))])
+        self._demonstrate(known, np.random.default_rng([self.spec.seed, 2]))
         self.log(f"warm start: {known.rank} moves of the catalogue's scheme added as demonstrations")

@@ -125,23 +125,23 @@ def connect(address: str | None = None) -> None:
         raise ClusterError(f"cannot start or reach Ray at {address or 'this machine'}: {first}") from None
 
 
+def _this_node() -> dict:
+    """This worker's entry of ``ray.nodes()``."""
+    node_id = ray.get_runtime_context().get_node_id()
+    return next(n for n in ray.nodes() if n["NodeID"] == node_id)
+
+
 def _node() -> str:
     """This worker's Ray node: ``ip/id8``."""
-    ctx = ray.get_runtime_context()
-    node_id = ctx.get_node_id()
-    ip = next((n["NodeManagerAddress"] for n in ray.nodes() if n["NodeID"] == node_id), "?")
-    return f"{ip}/{node_id[:8]}"
+    n = _this_node()
+    return f"{n['NodeManagerAddress']}/{n['NodeID'][:8]}"
 
 
 def _custom_resources() -> list[str]:
     """The custom resources of this worker's node (not CPU/GPU/memory/node: labels)."""
-    node_id = ray.get_runtime_context().get_node_id()
-    for n in ray.nodes():
-        if n["NodeID"] == node_id:
-            return sorted(k for k in n.get("Resources", {})
-                          if k not in ("CPU", "GPU", "memory", "object_store_memory")
-                          and not k.startswith("node:") and not k.startswith("accelerator_type:"))
-    return []
+    return sorted(k for k in _this_node().get("Resources", {})
+                  if k not in ("CPU", "GPU", "memory", "object_store_memory")
+                  and not k.startswith("node:") and not k.startswith("accelerator_type:"))
 
 
 class _Placed:

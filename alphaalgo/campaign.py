@@ -30,6 +30,7 @@ from . import demos, game, learner, tensors
 from .game import GameConfig
 from .presets import Preset
 from .tensors import Scheme
+from .trainer import DEMONSTRATIONS, Trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +77,12 @@ class CampaignSpec:
 
 @dataclasses.dataclass
 class Stats:
-    """Live figures of a campaign (the progress display shows them)."""
+    """Live figures of a campaign (the progress display shows them).
+
+    ``agent_ranks`` counts the agent's solved games by rank and
+    ``agent_reached_at`` is when one of them first reached the target rank by
+    itself (``reached_at`` counts local search's schemes too).
+    """
 
     elapsed: float = 0.0
     rounds: int = 0
@@ -91,6 +97,13 @@ class Stats:
     schemes_stored: int = 0
     resumed_from: int | None = None
     reached_at: float | None = None
+    agent_ranks: dict[int, int] = dataclasses.field(default_factory=dict)
+    agent_reached_at: float | None = None
+
+    def agent_summary(self) -> str:
+        """The ranks the agent's own games ended with, e.g. ``rank 7 ×40, rank 8 ×310``
+        (before any refinement; the store keeps one row per distinct scheme)."""
+        return ", ".join(f"rank {r} ×{n}" for r, n in sorted(self.agent_ranks.items())) or "none solved"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +156,6 @@ class Campaign:
 
     def __init__(self, spec: CampaignSpec, report: Callable[[Stats], None] | None = None,
                  log: Callable[[str], None] = print):
-        from .trainer import Trainer
-
         self.spec, self.report, self.log = spec, report, log
         self.game = game_config(spec)
         self.target = game.target_tensor(spec.shape, spec.target)
@@ -227,11 +238,11 @@ class Campaign:
                                         "campaign": self.name}, rng)
 
     def _demonstrate(self, scheme: Scheme, rng: np.random.Generator) -> None:
-        """Add ``scheme`` to the replay buffer as demonstrations: about 256 moves, i.e.
-        ``max(1, 256 // rank)`` games replayed in random move orders, so that one scheme
-        weighs against the many self-play games around it."""
-        self._call("add", *[demos.scheme_examples(self.game, self.target, self._scheme_actions(scheme), rng)
-                            for _ in range(max(1, 256 // scheme.rank))])
+        """Add ``scheme`` to the trainer's demonstrations: about 256 moves, i.e.
+        ``max(1, 256 // rank)`` games replayed in random move orders (the
+        demonstrations fill a fixed share of every batch, see ``Trainer._batch``)."""
+        self._call("demonstrate", *[demos.scheme_examples(self.game, self.target, self._scheme_actions(scheme), rng)
+                                    for _ in range(max(1, 256 // scheme.rank))])
 
     def _reached(self) -> bool:
         t = self.spec.target_rank
@@ -256,6 +267,10 @@ class Campaign:
         bonus = np.zeros(played.games, np.float32)
         for b, scheme in played.solved:
             self.stats.solved += 1
+            self.stats.agent_ranks[scheme.rank] = self.stats.agent_ranks.get(scheme.rank, 0) + 1
+            t = self.spec.target_rank
+            if t is not None and scheme.rank <= t and self.stats.agent_reached_at is None:
+                self.stats.agent_reached_at = time.monotonic() - self._t0
             self._offer(store, scheme, {"source": "agent", "campaign": self.name,
                                         "round": played.round, "seed": self.spec.seed}, rng)
             if acting.speed_weight > 0:
@@ -326,9 +341,16 @@ class Campaign:
                 batch = []
         if batch:
             self._call("add", *batch)
+        shown = []
         for s in store.list_schemes(self.spec.shape or self.target.shape, self.spec.ring, self.campaign_id):
             if self.best is None or s.rank < self.best.rank:
                 self.best = s.scheme
+            if s.provenance.get("source") == "localsearch" and s.rank < s.provenance.get("from_rank", 0):
+                shown.append(s)
+        rng = np.random.default_rng([self.spec.seed, 5, state.step])
+        for s in sorted(shown, key=lambda s: s.created)[-(DEMONSTRATIONS // 256):]:
+            if self._in_set(s.scheme):         # as _refined did when local search found it
+                self._demonstrate(s.scheme, rng)
         self.stats.best_rank = self.best.rank if self.best else None
         if self._reached():
             self.stats.reached_at = 0.0

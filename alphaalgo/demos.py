@@ -41,17 +41,26 @@ class DemoConfig:
       min_rank, max_rank: R is uniform in ``[min_rank, max_rank]``.
       p_zero: probability that a coefficient is 0 (the rest uniform over the
         game's non-zero coefficients).
+      flipped: the fraction of demonstrations made by :func:`flipped_actions`
+        (cancelling terms of a sparse tensor) instead of independent random terms.
+      flip_attempts: flips tried per term in those demonstrations.
     """
 
     min_rank: int = 1
     max_rank: int = 8
     p_zero: float = 0.5
+    flipped: float = 0.0
+    flip_attempts: int = 4
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_rank <= self.max_rank:
             raise ValueError(f"need 1 <= min_rank <= max_rank, got {self.min_rank}, {self.max_rank}")
         if not 0.0 <= self.p_zero < 1.0:
             raise ValueError(f"p_zero must lie in [0, 1), got {self.p_zero}")
+        if not 0.0 <= self.flipped <= 1.0:
+            raise ValueError(f"flipped must lie in [0, 1], got {self.flipped}")
+        if self.flip_attempts < 0:
+            raise ValueError(f"flip_attempts must be non-negative, got {self.flip_attempts}")
 
 
 # ------------------------------------------------------------------ factors
@@ -110,12 +119,84 @@ def random_demo(rng: np.random.Generator, config: GameConfig, rank: int, p_zero:
             return suffix[0].astype(np.int8), acts
 
 
+def flipped_actions(rng: np.random.Generator, config: GameConfig, ranks: np.ndarray,
+                    width: int, attempts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decompositions with cancelling terms: ``(actions int8 (N, width, A), ranks (N,))``.
+
+    Demonstration ``i`` starts as ``ranks[i]`` distinct unit terms
+    ``e_a ⊗ e_b ⊗ e_c`` (a sparse 0/1 tensor) and goes through
+    ``attempts · ranks[i]`` random flip attempts (the flip graph's move): two
+    terms sharing a factor up to sign, ``a⊗b⊗c + a⊗b'⊗c'``, become
+    ``a⊗(b+λb')⊗c + a⊗b'⊗(c'−λc)`` with λ = ±1 (1 over Z2) when every new
+    coefficient stays in the game's set.  A term whose new factor is zero
+    drops out, so the rank can fall.  The sum never changes: a sparse tensor
+    written as dense, cancelling terms, as in Strassen-like schemes, which
+    independent random terms (:func:`random_actions`) almost never show.
+    Rows past ``ranks[i]`` (the terms left, in random order) are zero.
+    """
+    s1, s2, s3 = config.sizes
+    n, cells = len(ranks), s1 * s2 * s3
+    ranks = np.minimum(np.asarray(ranks, np.int64), min(width, cells))
+    bounds = np.cumsum((0, s1, s2, s3))
+    acts = np.zeros((n, width, bounds[-1]), np.int64)
+    first = min(width, cells)
+    cell = np.argsort(rng.random((n, cells)), axis=1)[:, :first]          # distinct cells
+    alive = np.arange(width)[None, :] < ranks[:, None]
+    rows = np.arange(n)[:, None]
+    cols = np.arange(first)[None, :]
+    for mode, idx in enumerate(np.unravel_index(cell, config.sizes)):
+        acts[rows, cols, bounds[mode] + idx] = 1
+    acts *= alive[..., None]
+    lo, hi = min(config.coefficients), max(config.coefficients)
+    allowed = np.zeros(hi - lo + 1, bool)
+    allowed[np.asarray(config.coefficients) - lo] = True
+    z2 = config.ring == "Z2"
+    r_all = np.arange(n)
+    mode_of = np.repeat(np.arange(3), (s1, s2, s3))                       # (A,) column -> mode
+    for _ in range(attempts * int(ranks.max(initial=1))):
+        live = alive.sum(1)
+        order = np.argsort(~alive, axis=1, kind="stable")                 # live terms first
+        i = (rng.random(n) * np.maximum(live, 1)).astype(np.int64)
+        j = (i + 1 + (rng.random(n) * np.maximum(live - 1, 1)).astype(np.int64)) % np.maximum(live, 1)
+        s, t = order[r_all, i], order[r_all, j]
+        p = rng.integers(0, 3, n)
+        q = (p + 1 + rng.integers(0, 2, n)) % 3
+        at_p, at_q = mode_of[None, :] == p[:, None], mode_of[None, :] == q[:, None]
+        at_r = ~(at_p | at_q)
+        a_s, a_t = acts[r_all, s], acts[r_all, t]                          # (N, A)
+        same = np.all(~at_p | (a_s == a_t), 1)
+        opposite = np.zeros(n, bool) if z2 else np.all(~at_p | (a_s == -a_t), 1)
+        sig = np.where(same, 1, -1)[:, None]                               # t's shared factor = sig·a
+        lam = (np.ones(n, np.int64) if z2 else rng.choice([-1, 1], n))[:, None]
+        new_s = a_s + lam * at_q * sig * a_t
+        new_t = at_p * a_s + at_q * sig * a_t + at_r * (a_t - lam * a_s)
+        if z2:
+            new_s, new_t = new_s % 2, new_t % 2
+        fits = np.all((new_s >= lo) & (new_s <= hi) & allowed[np.clip(new_s - lo, 0, hi - lo)], 1)
+        fits &= np.all((new_t >= lo) & (new_t <= hi) & allowed[np.clip(new_t - lo, 0, hi - lo)], 1)
+        ok = (live >= 2) & (same | opposite) & fits
+        acts[r_all[ok], s[ok]] = new_s[ok]
+        acts[r_all[ok], t[ok]] = new_t[ok]
+        dead = np.zeros(alive.shape, bool)
+        for mode in range(3):
+            dead |= ~np.any(acts[:, :, mode_of == mode] != 0, axis=2)
+        acts[dead] = 0
+        alive &= ~dead
+    order = np.argsort(~alive + rng.random(alive.shape), axis=1)            # live terms first, shuffled
+    acts = np.take_along_axis(acts, order[..., None], axis=1)
+    live = alive.sum(1)
+    return canonicalize(config, acts.astype(np.int8)), live
+
+
 def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig,
                   count: int) -> dict[str, np.ndarray]:
     """``count`` examples, each from its own random demonstration (see module doc; K = 1)."""
     rmax = min(demo.max_rank, 120)
     ranks = rng.integers(demo.min_rank, min(demo.max_rank, rmax) + 1, size=count)
     acts = random_actions(rng, config, (count, rmax), demo.p_zero)
+    flip = rng.random(count) < demo.flipped
+    if flip.any():
+        acts[flip], ranks[flip] = flipped_actions(rng, config, ranks[flip], rmax, demo.flip_attempts)
     pos = rng.integers(0, ranks)                       # moves already made
     # The next move: a random remaining term swapped into position `pos`.
     swap = pos + (rng.random(count) * (ranks - pos)).astype(np.int64)

@@ -44,11 +44,16 @@ class DemoSettings:
       p_zero: probability of a zero coefficient in a synthetic factor.
       min_rank: smallest demonstration rank.
       max_rank: largest demonstration rank (0: the move limit).
+      flipped: share of demonstrations whose terms cancel: a sparse tensor's unit
+        terms after random flips (``alphaalgo.demos.flipped_actions``).
+      flip_attempts: flips tried per term in those demonstrations.
     """
 
     p_zero: float = 0.6
     min_rank: int = 1
     max_rank: int = 0
+    flipped: float = 0.0
+    flip_attempts: int = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +64,19 @@ class TrainingSettings:
       pretrain_steps: updates on demonstrations alone before the first game.
       updates_per_round: updates after each round of games.
       checkpoint_seconds: time between checkpoints.
+      demonstration_fraction: share of the non-synthetic half of each batch drawn
+        from demonstrations of whole schemes (ones local search improved, a warm
+        start) while there are any; the rest is self-play.
+      augment_replay: put self-play and scheme demonstrations under a random
+        signed permutation too, like the synthetic ones.  Off (the default) the
+        agent trains on the states it meets on its target; on, it could not
+        learn a refined scheme's moves (measured: see benchmarks/RESULTS.md).
     """
 
     replay_size: int = 50000
     demo_fraction: float = 0.5
+    demonstration_fraction: float = 0.25
+    augment_replay: bool = False
     pretrain_steps: int = 200
     updates_per_round: int = 4
     checkpoint_seconds: float = 60.0

@@ -22,6 +22,10 @@ from .network import Agent
 from .presets import Preset
 
 
+DEMONSTRATIONS = 8192
+"""Rows the demonstration buffer keeps (about 32 schemes at ~256 moves each)."""
+
+
 class Trainer:
     """Training for one game and agent preset.
 
@@ -34,9 +38,11 @@ class Trainer:
         self.game, self.preset = game, preset
         self.agent = Agent(game, preset.network)
         max_rank = preset.demos.max_rank or game.max_moves
-        self.demo = DemoConfig(min(preset.demos.min_rank, max_rank), max_rank, preset.demos.p_zero)
+        d = preset.demos
+        self.demo = DemoConfig(min(d.min_rank, max_rank), max_rank, d.p_zero, d.flipped, d.flip_attempts)
         self.k = preset.search.num_samples
         self.replay = learner.ReplayBuffer(preset.replay.replay_size, game.sizes, game.history, self.k)
+        self.demonstrations = learner.ReplayBuffer(DEMONSTRATIONS, game.sizes, game.history, self.k)
         self._update = learner.make_update(self.agent, preset.training)
         self.state: learner.TrainState | None = None
         self.metrics = {"loss": float("nan"), "policy": float("nan"), "value": float("nan")}
@@ -68,23 +74,43 @@ class Trainer:
 
     # ---------------------------------------------------------- replay
     def add(self, *examples: dict[str, np.ndarray]) -> int:
-        """Add example sets (see :mod:`demos` for the arrays); returns the buffer's size."""
+        """Add self-play example sets (see :mod:`demos` for the arrays); returns the buffer's size."""
         for ex in examples:
             self.replay.add(ex)
         return len(self.replay)
 
+    def demonstrate(self, *examples: dict[str, np.ndarray]) -> int:
+        """Add example sets of whole schemes (``demos.scheme_examples``) to the
+        demonstration buffer, which fills ``demonstration_fraction`` of the
+        non-synthetic half of every batch however much self-play there is;
+        returns its size."""
+        for ex in examples:
+            self.demonstrations.add(ex)
+        return len(self.demonstrations)
+
     def _batch(self, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
-        """Two batches: fresh demonstrations (K = 1) and replay (K slots; more
-        demonstrations while the buffer is empty), each under a random signed
-        permutation."""
+        """Two batches: fresh synthetic demonstrations (K = 1, under a random
+        signed permutation) and the rest (K slots): scheme demonstrations
+        (``demonstration_fraction`` of it while there are any) and self-play
+        (more synthetic ones while there is none).  The rest goes under a random
+        signed permutation only if ``augment_replay``."""
+        cfg = self.preset.replay
         size = self.preset.training.batch_size
-        n_demo = min(size - 1, max(1, int(round(size * self.preset.replay.demo_fraction))))
+        n_demo = min(size - 1, max(1, int(round(size * cfg.demo_fraction))))
         fresh = demos.demo_examples(rng, self.game, self.demo, n_demo)
-        if len(self.replay):
-            rest = self.replay.sample(rng, size - n_demo)
-        else:
-            rest = demos.concat_examples([demos.demo_examples(rng, self.game, self.demo, size - n_demo)], self.k)
-        return [demos.augment_examples(rng, self.game, fresh), demos.augment_examples(rng, self.game, rest)]
+        n_rest = size - n_demo
+        n_shown = min(n_rest, int(round(n_rest * cfg.demonstration_fraction))) if len(self.demonstrations) else 0
+        parts = [self.demonstrations.sample(rng, n_shown)] if n_shown else []
+        if n_rest > n_shown:
+            if len(self.replay):
+                parts.append(self.replay.sample(rng, n_rest - n_shown))
+            else:
+                synth = demos.demo_examples(rng, self.game, self.demo, n_rest - n_shown)
+                parts.append(demos.augment_examples(rng, self.game, demos.concat_examples([synth], self.k)))
+        rest = demos.concat_examples(parts, self.k)
+        if cfg.augment_replay:
+            rest = demos.augment_examples(rng, self.game, rest)
+        return [demos.augment_examples(rng, self.game, fresh), rest]
 
     # ----------------------------------------------------------- train
     def train(self, steps: int, rng: np.random.Generator | int,

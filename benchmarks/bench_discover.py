@@ -3,7 +3,8 @@
 Each seed is a separate `alphaalgo discover` process (randomly initialised
 parameters unless --params), with its own store in a temporary folder.
 Prints one JSON line per run and a summary (runs reaching the target within the
-limit, median time to it, best rank, simulations/s); the machine's CPU model,
+limit, median time to it, how many of them the agent's own games reached
+without local search, best rank, simulations/s); the machine's CPU model,
 core count and load are printed with it.
 
 usage:
@@ -60,7 +61,9 @@ def run_one(args: argparse.Namespace, seed: int, folder: Path) -> dict:
     best = re.search(r"best: rank (\d+)", out)
     reached = re.search(r"reached after ([\d.]+) s", out)
     sims = re.search(r"([\d.]+) simulations/s", out)
-    provenance = None
+    agent_games = re.search(r"the agent's own games: (.*)", out)
+    agent_reached = re.search(r"the agent itself played rank \d+ after ([\d.]+) s", out)
+    provenance = best_after = None
     if best:
         import numpy as np  # noqa: F401  (formats needs numpy)
         from alphaalgo import formats, tensors
@@ -70,11 +73,18 @@ def run_one(args: argparse.Namespace, seed: int, folder: Path) -> dict:
         from alphaalgo.store import Store
 
         with Store(folder / f"seed{seed}.db") as st:
-            top = st.best_scheme(tuple(int(x) for x in args.shape.split(",")), args.ring)
+            rows = st.list_schemes(tuple(int(x) for x in args.shape.split(",")), args.ring)
+            top = min(rows, key=lambda r: (r.rank, r.created)) if rows else None
             provenance = top.provenance.get("source") if top else None
+            if top is not None and top.campaign_id is not None:
+                start = datetime.datetime.fromisoformat(st.campaign(top.campaign_id)["created"])
+                best_after = round((datetime.datetime.fromisoformat(top.created) - start).total_seconds(), 1)
     return {"seed": seed, "exit": proc.returncode, "best_rank": int(best.group(1)) if best else None,
             "reached_after_s": float(reached.group(1)) if reached else None,
-            "found_by": provenance, "wall_s": round(wall, 1),
+            "found_by": provenance, "best_found_after_s": best_after,
+            "agent_games": agent_games.group(1) if agent_games else None,
+            "agent_reached_after_s": float(agent_reached.group(1)) if agent_reached else None,
+            "wall_s": round(wall, 1),
             "sims_per_s": float(sims.group(1)) if sims else None,
             "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
             "stderr_tail": proc.stderr.strip().splitlines()[-1:] if proc.returncode == 2 else []}
@@ -110,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "shape": args.shape, "ring": args.ring, "target_rank": args.target_rank,
         "time_limit_s": args.time_limit, "params": args.params, "runs": len(rows),
         "reached": len(hit), "median_time_s": statistics.median(times) if times else None,
+        "reached_by_the_agent_itself": sum(r["agent_reached_after_s"] is not None for r in rows),
         "best_rank": min(ranks) if ranks else None,
         "median_sims_per_s": statistics.median(sims) if sims else None,
         "machine": machine()}))

@@ -51,6 +51,35 @@ def test_demo_examples_are_consistent(ring):
 
 
 @pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_flipped_demonstrations_write_a_sparse_tensor_with_cancelling_terms(ring):
+    cfg = game.GameConfig((4, 4, 4), ring, game.default_coefficients(ring, (2, 2, 2)), max_moves=10)
+    rng = np.random.default_rng(4)
+    ranks = rng.integers(1, 11, 200)
+    acts, live = demos.flipped_actions(rng, cfg, ranks, 10, 8)
+    assert acts.shape == (200, 10, 12) and np.all((live >= 1) & (live <= ranks))
+    assert np.all(np.isin(acts, cfg.coefficients))
+    np.testing.assert_array_equal(demos.canonicalize(cfg, acts), acts)
+    used = np.arange(10)[None, :] < live[:, None]
+    assert not np.any(acts[~used]), "rows past a demonstration's rank are zero"
+    assert np.all(np.asarray(game.is_legal(cfg, acts[used]))), "no zero factor in a live term"
+    total = demos.term_tensors(cfg, acts).sum(1)
+    if ring == "Z2":
+        total = total % 2
+    # The flips keep the sum: the ranks[i] distinct unit cells the demonstration started from.
+    assert set(np.unique(total)) <= {0, 1}
+    np.testing.assert_array_equal((total != 0).sum((1, 2, 3)), ranks)
+    # ... while the terms themselves became dense (a unit term has one non-zero per factor).
+    assert (acts[used] != 0).sum(1).mean() > 3.5
+    assert np.mean(live < ranks) > 0.1, "some flips zero a factor and drop a term"
+    ex = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 10, 0.5, flipped=1.0), 300)
+    assert np.all(np.asarray(game.is_legal(cfg, ex["actions"][:, 0])))
+    assert np.all((-ex["value"] >= 1) & (-ex["value"] <= 10 - ex["step"]))
+    start = ex["step"] == 0
+    assert start.sum() > 10 and np.all(np.isin(ex["residual"][start], (0, 1))), \
+        "a flipped demonstration's target is the 0/1 tensor of its starting cells"
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
 def test_basis_changes_undo_and_carry_schemes(ring):
     rng = np.random.default_rng(3)
     scheme = catalog.strassen(ring)

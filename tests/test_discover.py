@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from alphaalgo import formats, presets, tensors
+from alphaalgo import catalog, formats, presets, tensors
 from alphaalgo.campaign import Campaign, CampaignSpec
 from alphaalgo.cli import main
 from alphaalgo.demos import random_basis_change
@@ -57,6 +58,7 @@ def test_tiny_discover_end_to_end_and_resume(tmp_path, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "target rank 1 reached" in text
+    assert "the agent's own games: rank 1 ×" in text and "the agent itself played rank 1 after" in text
     rec = formats.read_scheme(out)
     assert rec.scheme.rank == 1 and tensors.verify(rec.scheme).valid
     with Store(store) as s:
@@ -112,3 +114,25 @@ def test_parameters_of_another_network_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "small-2x2x2-Z.npz" in err[0]
     assert not (tmp_path / "s.db").exists()
+
+
+def test_a_resumed_campaign_shows_the_agent_its_refined_schemes_again(tmp_path):
+    """Schemes local search improved are demonstrations; a resumed campaign,
+    whose trainer starts empty, gets them back from the store."""
+    spec = CampaignSpec(shape=(2, 2, 2), ring="Z", preset=presets.load_preset("tiny"),
+                        store=str(tmp_path / "s.db"), time_limit=30)
+    first = Campaign(spec, log=lambda m: None)
+    first._call("init", 0)
+    with Store(spec.store) as store:
+        first._open(store)
+        store.add_scheme(catalog.strassen(), {"source": "localsearch", "from_rank": 8}, first.campaign_id)
+        store.add_scheme(tensors.naive_scheme(2, 2, 2), {"source": "agent"}, first.campaign_id)
+        first._checkpoint(store)
+    again = Campaign(dataclasses.replace(spec, resume=True), log=lambda m: None)
+    template = again._call("init", 0)
+    with Store(spec.store) as store:
+        again._open(store)
+        assert again.campaign_id == first.campaign_id
+        assert again._resume(store, template)
+    assert len(again.trainer.demonstrations) == 7 * (256 // 7)     # Strassen's 7 moves, 36 orders
+    assert again.best.rank == 7

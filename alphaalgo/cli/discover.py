@@ -193,7 +193,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"no scheme found for {what} in {st.elapsed:.0f} s ({st.games} games, "
               f"{st.sims_per_second:.0f} simulations/s)")
+    if st.games:
+        print(f"the agent's own games: {st.agent_summary()}")
     if args.target_rank is not None:
+        if st.agent_reached_at is not None:
+            print(f"the agent itself played rank {args.target_rank} after {st.agent_reached_at:.1f} s")
         if result.reached:
             print(f"target rank {args.target_rank} reached after {st.reached_at:.1f} s")
             return EXIT_OK

@@ -33,6 +33,11 @@ from .tensors import Scheme
 from .trainer import DEMONSTRATIONS, Trainer
 
 
+AGENT_SOURCES = ("agent", "agent+completion")
+"""Provenance of the schemes a campaign's games give: solved games, and games that hit
+the move limit completed by one term per non-zero fiber (``Played.completed``)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CampaignSpec:
     """What to discover and how.
@@ -224,7 +229,7 @@ class Campaign:
             self._write_out()
         if self._reached() and self.stats.reached_at is None:
             self.stats.reached_at = time.monotonic() - self._t0
-        if new and provenance.get("source") == "agent" and scheme.rank <= self.best.rank:
+        if new and provenance.get("source") in AGENT_SOURCES and scheme.rank <= self.best.rank:
             self._refine(store, scheme, rng)
 
     def _refined(self, store, scheme: Scheme, better: Scheme, rng: np.random.Generator) -> None:
@@ -260,7 +265,8 @@ class Campaign:
 
     def _absorb(self, store, played) -> None:
         """Take a round of games (a :class:`~alphaalgo.player.Played`): offer the
-        solved games' schemes, add the examples (with the speed bonus) to replay and store."""
+        solved games' schemes and the best completed game's when it beats the best
+        so far; add the examples (with the speed bonus) to replay and store."""
         acting = self.spec.preset.acting
         rng = np.random.default_rng([self.spec.seed, 3, played.round])
         self._refine_budget = 2.0 * acting.refine_seconds
@@ -275,6 +281,11 @@ class Campaign:
                                         "round": played.round, "seed": self.spec.seed}, rng)
             if acting.speed_weight > 0:
                 bonus[b] = acting.speed_weight * self._speed(store, scheme)
+        if played.completed:
+            b, scheme = min(played.completed, key=lambda c: c[1].rank)
+            if self.best is None or scheme.rank < self.best.rank:
+                self._offer(store, scheme, {"source": "agent+completion", "campaign": self.name,
+                                            "round": played.round, "seed": self.spec.seed}, rng)
         ex = dict(played.examples, value=played.examples["value"] + bonus[played.game_of])
         self._call("add", ex)
         store.add_examples(self.campaign_id, "selfplay", ex)

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import demos, game, search
+from . import demos, game, search, tensors
 from .demos import BasisChange
 from .game import GameConfig
 from .network import Agent
@@ -33,6 +33,10 @@ class Played:
       round: the round's index in the campaign.
       solved: ``(game index, scheme)`` for each game that reached zero; the
         scheme is of the original target (not yet verified: the receiver does).
+      completed: the same for each game that hit the move limit, its moves
+        completed by one term per non-zero fiber of what was left
+        (``tensors.fiber_terms``): a valid scheme built on the agent's moves,
+        which local search can start from before the agent solves games.
       examples: the games' examples (:mod:`demos` arrays), one row per move
         played; ``value`` is the return without any speed bonus.
       game_of: ``int (rows,)`` the game each example row belongs to.
@@ -42,6 +46,7 @@ class Played:
 
     round: int
     solved: list[tuple[int, Scheme]]
+    completed: list[tuple[int, Scheme]]
     examples: dict[str, np.ndarray]
     game_of: np.ndarray
     games: int
@@ -123,8 +128,14 @@ class Player:
         final = np.asarray(traj.final.residual)
         active = np.asarray(traj.active)
         moves = np.asarray(traj.action)
-        solved = [(b, self.scheme(moves[active[:, b], b], changes[b]))
-                  for b in range(games) if not np.any(final[b] != 0)]
+        solved, completed = [], []
+        for b in range(games):
+            played = moves[active[:, b], b].astype(np.int64)
+            if not np.any(final[b] != 0):
+                solved.append((b, self.scheme(played, changes[b])))
+            else:
+                rest = np.concatenate(tensors.fiber_terms(final[b]), axis=0).T     # (k, A)
+                completed.append((b, self.scheme(np.concatenate([played, rest], 0), changes[b])))
         ex, game_of = self.examples(traj)
         sims = games * self.preset.search.num_simulations * self.game.max_moves
-        return Played(round_index, solved, ex, game_of, games, sims, seconds)
+        return Played(round_index, solved, completed, ex, game_of, games, sims, seconds)

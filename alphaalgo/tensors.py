@@ -569,6 +569,28 @@ def slice_rank_bound(tensor: np.ndarray) -> int:
     return int(best or 0)
 
 
+def fiber_terms(tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An exact decomposition with one term per non-zero fiber, along whichever
+    of the three directions has the fewest: ``(u (S1, k), v (S2, k), w (S3, k))``
+    with ``Σ_r u[:, r] ⊗ v[:, r] ⊗ w[:, r] = tensor (S1, S2, S3)``.  Two factors
+    of each term are unit vectors, the third is the fiber."""
+    t = np.asarray(tensor, np.int64)
+    best = None
+    for axis in range(3):
+        moved = np.moveaxis(t, axis, 2)                         # fibers along the last axis
+        idx = np.argwhere(np.any(moved != 0, axis=2))           # (k, 2)
+        if best is None or len(idx) < len(best[1]):
+            best = (axis, idx, moved[idx[:, 0], idx[:, 1]] if len(idx) else np.zeros((0, t.shape[axis]), np.int64))
+    axis, idx, fibers = best
+    others = [a for a in range(3) if a != axis]                # the two unit-vector modes, in order
+    factors: list[np.ndarray] = [np.zeros((n, len(idx)), np.int64) for n in t.shape]
+    cols = np.arange(len(idx))
+    factors[others[0]][idx[:, 0], cols] = 1
+    factors[others[1]][idx[:, 1], cols] = 1
+    factors[axis] = fibers.T.copy()
+    return factors[0], factors[1], factors[2]
+
+
 def iter_columns(scheme: Scheme) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The R terms as ``(u_r (S1,), v_r (S2,), w_r (S3,))`` integer numerators."""
     for r in range(scheme.rank):

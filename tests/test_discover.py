@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
@@ -101,6 +100,29 @@ def test_schemes_are_mapped_back_from_the_acting_basis(ring, tmp_path):
     ch = random_basis_change(np.random.default_rng(0), (4, 4, 4), ring, 2)
     scheme = player.scheme(ch.factors(player.game, acts), ch)
     assert scheme.rank == 7 and tensors.verify(scheme).valid
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_games_cut_off_by_the_move_limit_are_completed_into_valid_schemes(ring, tmp_path):
+    """With 3 moves no <2,2,2> game can finish: each is completed by one term per
+    non-zero fiber of its residual, mapped back from its basis, and verifies; the
+    campaign stores the best such scheme as 'agent+completion'."""
+    pre = presets.load_preset("tiny")
+    pre = dataclasses.replace(pre, game=dataclasses.replace(pre.game, max_moves=3),
+                              acting=dataclasses.replace(pre.acting, basis_change=1.0))
+    spec = CampaignSpec(shape=(2, 2, 2), ring=ring, preset=pre, store=str(tmp_path / "s.db"),
+                        time_limit=1)
+    campaign = Campaign(spec, log=lambda m: None)
+    params = campaign._call("init", 0).params
+    played = campaign.make_player().play(params, 0)
+    assert not played.solved and len(played.completed) == pre.acting.games
+    for _, scheme in played.completed:
+        assert tensors.verify(scheme).valid and 3 < scheme.rank <= 3 + 16
+    result = campaign.run()
+    with Store(spec.store) as store:
+        rows = store.list_schemes((2, 2, 2), ring, result.campaign_id)
+    assert rows and {r.provenance["source"] for r in rows} == {"agent+completion"}
+    assert all(tensors.verify(r.scheme).valid for r in rows)
 
 
 def test_parameters_of_another_network_are_refused(tmp_path, capsys):

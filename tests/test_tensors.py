@@ -199,3 +199,14 @@ def test_canonical_form_tells_different_schemes_apart():
     assert tensors.canonical_form(catalog.strassen()) != tensors.canonical_form(catalog.winograd())
     assert tensors.canonical_form(catalog.strassen()) != \
         tensors.canonical_form(catalog.strassen(ring="Z2"))
+
+
+def test_fiber_terms_decompose_any_tensor_exactly():
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        shape = tuple(int(x) for x in rng.integers(1, 6, 3))
+        t = rng.integers(-3, 4, shape) * (rng.random(shape) < 0.3)
+        u, v, w = tensors.fiber_terms(t)
+        np.testing.assert_array_equal(np.einsum("ir,jr,kr->ijk", u, v, w), t)
+        fewest = min(int(np.any(t != 0, axis=a).sum()) for a in range(3))
+        assert u.shape[1] == fewest

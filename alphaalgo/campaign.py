@@ -4,10 +4,14 @@ A campaign joins a :class:`~alphaalgo.player.Player` (rounds of self-play
 games with the search) and a :class:`~alphaalgo.trainer.Trainer` (parameters,
 replay, updates).  Each round's solved games become schemes (basis change
 undone) that are verified exactly and stored, then refined by local search;
-the games' examples (improved policies and returns, plus λ·speed score for
-solved games when the preset asks for it) go to the replay buffer and the
-store, and the trainer updates on a mix of fresh synthetic demonstrations and
-replay.  The store is the source of truth: schemes, self-play examples and
+the best game the move limit cut off, completed one term per non-zero fiber,
+is offered too when it beats the best so far (provenance ``agent+completion``),
+so that local search has material before the agent solves games.  The games'
+examples (improved policies and returns, plus λ·speed score for solved games
+when the preset asks for it) go to the replay buffer and the store; a scheme
+local search improved becomes a demonstration.  The trainer updates on a mix
+of fresh synthetic demonstrations, those scheme demonstrations and self-play.
+The store is the source of truth: schemes, self-play examples and
 checkpoints (written atomically, recorded with ``Store.record_checkpoint``)
 live there, and ``resume`` continues from the latest checkpoint.
 
@@ -169,6 +173,8 @@ class Campaign:
         self.campaign_id = -1
         self.name = spec.name
         self._refine_budget = 0.0       # local-search seconds left in this round
+        self._refine_seconds = 0.0      # local-search seconds spent in this process
+        self._refine_best_ok = True     # False once local search could not hold the best scheme
         self._t0 = time.monotonic()
         self.trainer = self._make_trainer(Trainer)
 
@@ -194,11 +200,26 @@ class Campaign:
         t = time.monotonic()
         better, why = refine_scheme(scheme, secs, int(rng.integers(2**31)), self.spec.target_rank)
         self._refine_budget -= time.monotonic() - t
+        self._refine_seconds += time.monotonic() - t
         if better is None:
             self.log(f"local search skipped: {why}")
             self._refine_budget = 0.0
+            if scheme is self.best:
+                self._refine_best_ok = False
             return
         self._refined(store, scheme, better, rng)
+
+    def _refine_best(self, store, rng: np.random.Generator) -> None:
+        """A round that left its local-search budget unused spends it on a fresh walk
+        from the best scheme so far, while local search has had under a quarter of
+        the campaign's time (in this process): on shapes where the agent does not
+        yet play at the best rank, local search keeps going."""
+        acting = self.spec.preset.acting
+        if (self.best is None or not self._refine_best_ok or acting.refine_seconds <= 0
+                or self._refine_budget < 2.0 * acting.refine_seconds
+                or self._refine_seconds > 0.25 * (time.monotonic() - self._t0)):
+            return
+        self._refine(store, self.best, rng)
 
     def _speed(self, store, scheme: Scheme) -> float:
         """The speed score of a solved game's scheme (measured on this device, or estimated)."""
@@ -286,6 +307,7 @@ class Campaign:
             if self.best is None or scheme.rank < self.best.rank:
                 self._offer(store, scheme, {"source": "agent+completion", "campaign": self.name,
                                             "round": played.round, "seed": self.spec.seed}, rng)
+        self._refine_best(store, rng)
         ex = dict(played.examples, value=played.examples["value"] + bonus[played.game_of])
         self._call("add", ex)
         store.add_examples(self.campaign_id, "selfplay", ex)

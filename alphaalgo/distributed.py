@@ -288,6 +288,8 @@ class RayCampaign(Campaign):
                     self._place("local search", node)
                     if better is None:
                         self.log(f"local search skipped: {why}")
+                        if job[1] is self.best:
+                            self._refine_best_ok = False
                     else:
                         self._refined(store, job[1], better, np.random.default_rng(job[2]))
                 else:

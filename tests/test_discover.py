@@ -125,6 +125,24 @@ def test_games_cut_off_by_the_move_limit_are_completed_into_valid_schemes(ring, 
     assert all(tensors.verify(r.scheme).valid for r in rows)
 
 
+def test_local_search_keeps_walking_from_the_best_scheme(tmp_path):
+    """When the agent plays nothing at the best rank, rounds spend their unused
+    local-search budget on the best scheme: from completed games (no game can
+    finish in 3 moves) the campaign reaches rank 7 through local search."""
+    pre = presets.load_preset("tiny")
+    pre = dataclasses.replace(pre, game=dataclasses.replace(pre.game, max_moves=3),
+                              acting=dataclasses.replace(pre.acting, refine_seconds=1.0))
+    spec = CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=pre, store=str(tmp_path / "s.db"),
+                        time_limit=150, target_rank=7)       # stops at rank 7 (~25 s on 2 idle cores)
+    result = Campaign(spec, log=lambda m: None).run()
+    assert result.reached and result.best.rank == 7 and tensors.verify(result.best).valid
+    with Store(spec.store) as store:
+        rows = store.list_schemes((2, 2, 2), "Z2", result.campaign_id)
+    sources = {r.provenance["source"] for r in rows}
+    assert sources == {"agent+completion", "localsearch"}
+    assert min(r.rank for r in rows if r.provenance["source"] == "localsearch") == 7
+
+
 def test_parameters_of_another_network_are_refused(tmp_path, capsys):
     """Pretrained parameters for the small network do not fit the tiny one: exit 2."""
     params = presets.agents_dir() / "small-2x2x2-Z.npz"

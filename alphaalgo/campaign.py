@@ -37,6 +37,11 @@ from .tensors import Scheme
 from .trainer import DEMONSTRATIONS, Trainer
 
 
+PRETRAIN_SHARE = 1 / 3
+"""At most this share of a campaign's time limit goes to pretraining."""
+PRETRAIN_CHUNK = 50
+"""Pretraining updates between two looks at the clock."""
+
 AGENT_SOURCES = ("agent", "agent+completion")
 """Provenance of the schemes a campaign's games give: solved games, and games that hit
 the move limit completed by one term per non-zero fiber (``Played.completed``)."""
@@ -314,6 +319,23 @@ class Campaign:
         self.stats.rounds += 1
         self.stats.games += played.games
 
+    def _pretrain(self, step: int, steps: int) -> None:
+        """Updates from ``step`` to ``steps`` on synthetic demonstrations before the
+        first game, in chunks (each with its own generator, seeded by the campaign's
+        seed and the step), for at most ``PRETRAIN_SHARE`` of the time limit: on
+        large shapes a campaign plays, and keeps to its time limit, rather than
+        pretraining all along."""
+        stop = self._t0 + PRETRAIN_SHARE * self.spec.time_limit
+        while step < steps:
+            n = min(PRETRAIN_CHUNK, steps - step)
+            self._train(n, np.random.default_rng([self.spec.seed, 0, step]))
+            step += n
+            self._tick()
+            if step < steps and time.monotonic() >= stop:
+                self.log(f"pretraining stopped at update {step} of {steps} "
+                         f"({PRETRAIN_SHARE:.0%} of the time limit)")
+                return
+
     def _train(self, steps: int, rng: np.random.Generator | None = None) -> None:
         m = self._call("train", steps, self.spec.seed if rng is None else rng)
         self.stats.loss, self.stats.policy_loss, self.stats.value_loss = m["loss"], m["policy"], m["value"]
@@ -410,7 +432,7 @@ class Campaign:
             step = self._call("get_state").step if resumed else 0
             # Given parameters are pretrained already (also when resuming such a campaign).
             if step < pre.replay.pretrain_steps and not spec.params:
-                self._train(pre.replay.pretrain_steps - step, np.random.default_rng([spec.seed, 0, step]))
+                self._pretrain(step, pre.replay.pretrain_steps)
             self._act(store, deadline)
             self._checkpoint(store)
             self._tick()

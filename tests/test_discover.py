@@ -143,6 +143,18 @@ def test_local_search_keeps_walking_from_the_best_scheme(tmp_path):
     assert min(r.rank for r in rows if r.provenance["source"] == "localsearch") == 7
 
 
+def test_pretraining_takes_at_most_a_third_of_the_time_limit(tmp_path):
+    pre = presets.load_preset("tiny")
+    pre = dataclasses.replace(pre, replay=dataclasses.replace(pre.replay, pretrain_steps=10**6))
+    spec = CampaignSpec(shape=(1, 1, 1), ring="Z", preset=pre, store=str(tmp_path / "s.db"),
+                        time_limit=12)
+    lines: list[str] = []
+    result = Campaign(spec, log=lines.append).run()
+    assert any(line.startswith("pretraining stopped at update") for line in lines), lines
+    assert 0 < result.stats.updates < 10**6 and result.stats.games > 0   # then it played
+    assert result.best is not None and result.best.rank == 1
+
+
 def test_parameters_of_another_network_are_refused(tmp_path, capsys):
     """Pretrained parameters for the small network do not fit the tiny one: exit 2."""
     params = presets.agents_dir() / "small-2x2x2-Z.npz"

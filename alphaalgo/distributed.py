@@ -227,6 +227,12 @@ class RayCampaign(Campaign):
             scheme, secs, int(rng.integers(2**31)), self.spec.target_rank)
         self._pending[ref] = ("refine", scheme, int(rng.integers(2**31)))
 
+    def _refine_best(self, store, rng: np.random.Generator) -> None:
+        """As on the local backend, but benchmark tasks go first: no walk from the
+        best scheme while one is waiting for a CPU."""
+        if not any(job[0] == "bench" for job in self._pending.values()):
+            super()._refine_best(store, rng)
+
     # --------------------------------------------------------- benchmarks
     def _speed(self, store, scheme: Scheme) -> float:
         from . import bench, tensors

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-all catalog bench-kernels bench-localsearch bench-discover bench-campaigns clean
+.PHONY: setup demo test test-all catalog bench-kernels bench-localsearch bench-discover bench-agent bench-campaigns clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ bench-discover: setup
 	$(BIN)/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 --seeds 0,1,2,3,4 --time-limit 600
 
 # Campaign throughput (games/s, simulations/s): local backend, Ray with 1 and 2 actors.
+bench-agent: setup
+	$(BIN)/python benchmarks/bench_agent_policy.py hits
+	$(BIN)/python benchmarks/bench_agent_policy.py imitate --updates 200
+	$(BIN)/python benchmarks/bench_agent_policy.py imitate --updates 200 --augment
+
 bench-campaigns: setup
 	$(BIN)/python benchmarks/bench_campaigns.py --configs local,ray:1,ray:2 --time-limit 150
 

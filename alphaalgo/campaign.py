@@ -207,12 +207,16 @@ class Campaign:
         self._refine_budget -= time.monotonic() - t
         self._refine_seconds += time.monotonic() - t
         if better is None:
-            self.log(f"local search skipped: {why}")
             self._refine_budget = 0.0
-            if scheme is self.best:
-                self._refine_best_ok = False
+            self._not_refined(scheme, why)
             return
         self._refined(store, scheme, better, rng)
+
+    def _not_refined(self, scheme: Scheme, why: str) -> None:
+        """Local search could not hold ``scheme``: say so; never walk from it again if it is the best."""
+        self.log(f"local search skipped: {why}")
+        if scheme is self.best:
+            self._refine_best_ok = False
 
     def _refine_best(self, store, rng: np.random.Generator) -> None:
         """A round that left its local-search budget unused spends it on a fresh walk
@@ -237,9 +241,6 @@ class Campaign:
         coefs = set(self.game.coefficients)
         return scheme.is_integral and all(
             set(np.unique(m).tolist()) <= coefs for m in (scheme.u, scheme.v, scheme.w))
-
-    def _scheme_actions(self, scheme: Scheme) -> np.ndarray:
-        return np.concatenate([scheme.u, scheme.v, scheme.w], axis=0).T.astype(np.int8)
 
     def _offer(self, store, scheme: Scheme, provenance: dict, rng: np.random.Generator) -> None:
         """Verify and store a scheme; track the best; write ``--out``; refine it."""
@@ -272,7 +273,7 @@ class Campaign:
         """Add ``scheme`` to the trainer's demonstrations: about 256 moves, i.e.
         ``max(1, 256 // rank)`` games replayed in random move orders (the
         demonstrations fill a fixed share of every batch, see ``Trainer._batch``)."""
-        self._call("demonstrate", *[demos.scheme_examples(self.game, self.target, self._scheme_actions(scheme), rng)
+        self._call("demonstrate", *[demos.scheme_examples(self.game, self.target, demos.scheme_actions(scheme), rng)
                                     for _ in range(max(1, 256 // scheme.rank))])
 
     def _reached(self) -> bool:

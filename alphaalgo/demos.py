@@ -224,6 +224,12 @@ def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig
     }
 
 
+def scheme_actions(scheme) -> np.ndarray:
+    """A scheme's terms as game actions ``int8 (R, A)``: row r is ``(u_r, v_r, w_r)``
+    (integral schemes with coefficients in int8; see ``Scheme``)."""
+    return np.concatenate([scheme.u, scheme.v, scheme.w], axis=0).T.astype(np.int8)
+
+
 def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
                     rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Examples from a known decomposition of ``target`` (e.g. one local search

@@ -293,9 +293,7 @@ class RayCampaign(Campaign):
                     better, why, node = ray.get(ref)
                     self._place("local search", node)
                     if better is None:
-                        self.log(f"local search skipped: {why}")
-                        if job[1] is self.best:
-                            self._refine_best_ok = False
+                        self._not_refined(job[1], why)
                     else:
                         self._refined(store, job[1], better, np.random.default_rng(job[2]))
                 else:

@@ -105,8 +105,10 @@ class Trainer:
             if len(self.replay):
                 parts.append(self.replay.sample(rng, n_rest - n_shown))
             else:
-                synth = demos.demo_examples(rng, self.game, self.demo, n_rest - n_shown)
-                parts.append(demos.augment_examples(rng, self.game, demos.concat_examples([synth], self.k)))
+                synth = demos.concat_examples(
+                    [demos.demo_examples(rng, self.game, self.demo, n_rest - n_shown)], self.k)
+                # Synthetic rows go under a permutation either way (once, below if augment_replay).
+                parts.append(synth if cfg.augment_replay else demos.augment_examples(rng, self.game, synth))
         rest = demos.concat_examples(parts, self.k)
         if cfg.augment_replay:
             rest = demos.augment_examples(rng, self.game, rest)

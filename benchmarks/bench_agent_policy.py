@@ -43,10 +43,6 @@ def _setup(preset, ring: str):
     return game_config(spec), game.target_tensor((2, 2, 2))
 
 
-def _actions(scheme) -> np.ndarray:
-    return np.concatenate([scheme.u, scheme.v, scheme.w], 0).T.astype(np.int8)
-
-
 def rank7_terms(g, seeds: int = 300) -> set[tuple[int, ...]]:
     """Canonical terms of the rank-7 schemes (coefficients in the game's set) that
     local search finds from the naive scheme with ``seeds`` seeds."""
@@ -54,7 +50,7 @@ def rank7_terms(g, seeds: int = 300) -> set[tuple[int, ...]]:
     terms: set[tuple[int, ...]] = set()
     for seed in range(seeds):
         s = localsearch.improve(naive, time_limit=0.5, seed=seed, target_rank=7)
-        acts = _actions(s)
+        acts = demos.scheme_actions(s)
         if s.rank == 7 and tensors.verify(s).valid and np.isin(acts, g.coefficients).all():
             terms |= set(map(tuple, demos.canonicalize(g, acts)))
     return terms
@@ -80,7 +76,7 @@ def hits(args: argparse.Namespace) -> dict:
     for r in range(1, 9):
         pairs = [demos.random_demo(rng, g, r, preset.demos.p_zero) for _ in range(args.states)]
         out["synthetic"][r] = share([t for t, _ in pairs], [a for _, a in pairs], np.zeros(args.states))
-    acts = demos.canonicalize(g, _actions(catalog.strassen(args.ring)))
+    acts = demos.canonicalize(g, demos.scheme_actions(catalog.strassen(args.ring)))
     for j in range(7):
         res, rem = [], []
         while len(res) < args.states:
@@ -112,7 +108,7 @@ def imitate(args: argparse.Namespace) -> dict:
     template = tr.init(0)
     tr.set_params(learner.load_params(args.params, template.params))
     rng = np.random.default_rng(args.seed)
-    tr.demonstrate(*[demos.scheme_examples(g, target, _actions(catalog.strassen(args.ring)), rng)
+    tr.demonstrate(*[demos.scheme_examples(g, target, demos.scheme_actions(catalog.strassen(args.ring)), rng)
                      for _ in range(36)])
     player = Player(g, target, preset, args.seed, (2, 2, 2))
 

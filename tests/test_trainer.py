@@ -17,9 +17,7 @@ SELFPLAY_VALUE = -100.0        # marks the stand-in self-play rows
 def setup():
     cfg = game.GameConfig((4, 4, 4), "Z", (-1, 0, 1), max_moves=10, history=1)
     target = game.target_tensor((2, 2, 2))
-    st = catalog.strassen()
-    acts = np.concatenate([st.u, st.v, st.w], 0).T.astype(np.int8)
-    return cfg, target, acts
+    return cfg, target, demos.scheme_actions(catalog.strassen())
 
 
 def _trainer(cfg, **replay) -> Trainer:

@@ -1,6 +1,6 @@
 """Where the agent's policy fails, and whether it learns a scheme it is shown.
 
-Two measurements on ⟨2,2,2⟩ with the `small` network:
+Two measurements on ⟨2,2,2⟩ with the `small` network (or `--agent PRESET`):
 
 * ``hits`` — for states of two kinds, the share of states where at least one of K
   actions sampled from the policy head is a term still to be played: random sums
@@ -57,7 +57,7 @@ def rank7_terms(g, seeds: int = 300) -> set[tuple[int, ...]]:
 
 
 def hits(args: argparse.Namespace) -> dict:
-    preset = presets.load_preset("small")
+    preset = presets.load_preset(args.agent)
     g, target = _setup(preset, args.ring)
     agent = Agent(g, preset.network)
     params = learner.load_params(args.params, agent.init(jax.random.PRNGKey(0)))
@@ -99,7 +99,7 @@ def hits(args: argparse.Namespace) -> dict:
 
 
 def imitate(args: argparse.Namespace) -> dict:
-    preset = presets.load_preset("small")
+    preset = presets.load_preset(args.agent)
     preset = dataclasses.replace(
         preset, replay=dataclasses.replace(preset.replay, augment_replay=args.augment, demonstration_fraction=1.0),
         acting=dataclasses.replace(preset.acting, basis_change=0.0, games=32))
@@ -127,14 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["hits", "imitate"])
     ap.add_argument("--ring", choices=["Z", "Z2"], default="Z")
-    ap.add_argument("--params", default=None, help="parameters (default: agents/small-2x2x2-RING.npz)")
+    ap.add_argument("--agent", default="small", help="agent preset (name in agents/ or a .toml path)")
+    ap.add_argument("--params", default=None, help="parameters (default: agents/AGENT-2x2x2-RING.npz)")
     ap.add_argument("--k", type=int, default=16, help="actions sampled per state (hits)")
     ap.add_argument("--states", type=int, default=128, help="states per row (hits)")
     ap.add_argument("--updates", type=int, default=200, help="updates in all (imitate)")
     ap.add_argument("--augment", action="store_true", help="augment replay (imitate)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    args.params = args.params or str(presets.agents_dir() / f"small-2x2x2-{args.ring}.npz")
+    args.params = args.params or str(presets.agents_dir() / f"{presets.load_preset(args.agent).name}-2x2x2-{args.ring}.npz")
     result = hits(args) if args.what == "hits" else imitate(args)
     print(json.dumps({"when": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
                       "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2),

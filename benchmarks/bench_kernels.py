@@ -37,12 +37,26 @@ KERNELS = {
 }
 
 
+def commit() -> str:
+    """The checked-out commit (with ``+`` when the tree has changes), or ``?``."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+" if dirty else "")
+
+
 def machine() -> str:
     info = bench.device_info("numba")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"{info['cpu']}, {info['cores']} cores, {info['blas']}, numba threads "
             f"{info['numba_threads']} ({info['threading_layer']}); load average {load}; "
-            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit()}")
 
 
 def correctness(args: argparse.Namespace) -> int:

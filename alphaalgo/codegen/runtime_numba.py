@@ -10,12 +10,13 @@ matrix are ``Mat`` views of the same buffer (no copies), so BLAS works on them
 in place through its ``ld`` arguments and the Numba passes index them with plain
 1-D arithmetic that LLVM vectorises.
 
-Threads: a level runs in phases — every operand sum (Numba ``prange`` passes,
-the BLAS idle), then every product, then the scatters — so Numba's and the
-BLAS's thread pools hand over a few times per level instead of at every
-product.  The products of a phase run as tasks where the BLAS lets us set its
-thread count: one BLAS thread per task, as many tasks at once as the BLAS had
-threads (see ``TASKS``), so no pool spins while the other works.
+Threads: a level runs in phases — the operand sums (one fused pass over A's
+blocks and one over B's), the products, then one fused pass adding the
+buffered products into C's blocks.  Everything runs on one pool of the
+kernel's own Python threads (as many as the BLAS has threads): the passes in
+row bands, the products as tasks with one BLAS thread each (see ``TASKS``).
+Idle threads block instead of spinning, so no thread pool takes a core from
+the work of another.
 """
 
 from __future__ import annotations
@@ -156,10 +157,14 @@ def gemm(alpha: float, a: Mat, b: Mat, beta: float, c: Mat) -> None:
 
 
 # --------------------------------------------------------------- Numba passes
-# Each pass is a serial kernel over a range of rows; the parallel form splits
-# the rows into one chunk per Numba thread.  Small blocks run serially: a
-# parallel region costs a fork/join that is dear on a busy machine.
-PARALLEL_MIN = 1 << 20  # elements of a block from which the passes go parallel
+# The block passes are serial, ``nogil`` Numba kernels over a range of rows; a
+# large pass is cut into one row band per thread of the kernel's own thread
+# pool (:func:`_pool`), the threads that also run the products as tasks.  No
+# OpenMP pool is involved: an OpenMP pool spins after every parallel region and
+# slowed the BLAS calls that followed by up to 25 % (measured: see
+# benchmarks/RESULTS.md).
+PARALLEL_MIN = 1 << 20  # elements a pass writes from which it is cut into row bands
+TILE = 2048  # columns per tile of a pass: the rows of one tile stay in the L1/L2 cache
 
 
 @numba.njit(nogil=True, cache=True)
@@ -184,58 +189,30 @@ def _axpby_rows(dst, doff, dld, src, soff, sld, cols, alpha, beta, x0, x1):  # p
 
 
 @numba.njit(nogil=True, cache=True)
-def _lincomb_rows(dst, doff, dld, src, soffs, sld, coefs, cols, x0, x1):  # pragma: no cover
-    nt = coefs.shape[0]
+def _combine_rows(dst, doffs, dld, accumulate, src, soffs, sld, coefs, starts, cols,
+                  x0, x1):  # pragma: no cover - compiled
+    """Output o: ``dst_o (=|+=) Σ_t coefs[t]·src_t`` for t in ``starts[o]:starts[o+1]``,
+    rows ``x0:x1``, all outputs in one pass (each source row is read from memory once)."""
+    nout = doffs.shape[0]
     for x in range(x0, x1):
-        d = doff + x * dld
-        s0 = soffs[0] + x * sld
-        c0 = coefs[0]
-        for y in range(cols):
-            dst[d + y] = c0 * src[s0 + y]
-        for t in range(1, nt):
-            s = soffs[t] + x * sld
-            c = coefs[t]
-            for y in range(cols):
-                dst[d + y] += c * src[s + y]
-
-
-@numba.njit(nogil=True, cache=True)
-def _scatter_rows(dst, doffs, dld, coefs, assign, src, soff, sld, cols, x0, x1):  # pragma: no cover
-    nt = coefs.shape[0]
-    for x in range(x0, x1):
-        s = soff + x * sld
-        for t in range(nt):
-            d = doffs[t] + x * dld
-            c = coefs[t]
-            if assign[t]:
-                for y in range(cols):
-                    dst[d + y] = c * src[s + y]
-            else:
-                for y in range(cols):
-                    dst[d + y] += c * src[s + y]
-
-
-@numba.njit(parallel=True, nogil=True)  # not cached: Numba cannot cache these
-def _lincomb_par(dst, doff, dld, src, soffs, sld, coefs, rows, cols):  # pragma: no cover
-    chunks = numba.get_num_threads()
-    step = (rows + chunks - 1) // chunks
-    for t in numba.prange(chunks):
-        _lincomb_rows(dst, doff, dld, src, soffs, sld, coefs, cols, t * step,
-                      min(rows, (t + 1) * step))
-
-
-@numba.njit(parallel=True, nogil=True)  # not cached: Numba cannot cache these
-def _scatter_par(dst, doffs, dld, coefs, assign, src, soff, sld, rows, cols):  # pragma: no cover
-    chunks = numba.get_num_threads()
-    step = (rows + chunks - 1) // chunks
-    for t in numba.prange(chunks):
-        _scatter_rows(dst, doffs, dld, coefs, assign, src, soff, sld, cols, t * step,
-                      min(rows, (t + 1) * step))
-
-
-def _parallel(rows: int, cols: int) -> bool:
-    return (rows * cols >= PARALLEL_MIN and numba.get_num_threads() > 1
-            and not getattr(_LOCAL, "in_task", False))
+        for y0 in range(0, cols, TILE):
+            y1 = min(cols, y0 + TILE)
+            for o in range(nout):
+                d = doffs[o] + x * dld
+                t0 = starts[o]
+                s = soffs[t0] + x * sld
+                c = coefs[t0]
+                if accumulate[o]:
+                    for y in range(y0, y1):
+                        dst[d + y] += c * src[s + y]
+                else:
+                    for y in range(y0, y1):
+                        dst[d + y] = c * src[s + y]
+                for t in range(t0 + 1, starts[o + 1]):
+                    s = soffs[t] + x * sld
+                    c = coefs[t]
+                    for y in range(y0, y1):
+                        dst[d + y] += c * src[s + y]
 
 
 def _fill_zero(dst, doff, dld, rows, cols) -> None:
@@ -247,47 +224,33 @@ def _axpby(dst, doff, dld, src, soff, sld, rows, cols, alpha, beta) -> None:
     _axpby_rows(dst, doff, dld, src, soff, sld, cols, alpha, beta, 0, rows)
 
 
-def _lincomb(dst, doff, dld, src, soffs, sld, coefs, rows, cols) -> None:
-    """dst[x, y] = Σ_t coefs[t]·src[soffs[t] + x·sld + y]: one pass, all terms fused."""
-    if _parallel(rows, cols):
-        _lincomb_par(dst, doff, dld, src, soffs, sld, coefs, rows, cols)
-    else:
-        _lincomb_rows(dst, doff, dld, src, soffs, sld, coefs, cols, 0, rows)
+def combine(dst: Mat, outputs: list, src: Mat, rows: int, cols: int) -> None:
+    """One fused pass writing several ``rows × cols`` blocks of ``dst`` from blocks of ``src``.
 
-
-def _scatter(dst, doffs, dld, coefs, assign, src, soff, sld, rows, cols) -> None:
-    """For every t: dst_t (=|+=) coefs[t]·src, one pass over src for all targets."""
-    if _parallel(rows, cols):
-        _scatter_par(dst, doffs, dld, coefs, assign, src, soff, sld, rows, cols)
-    else:
-        _scatter_rows(dst, doffs, dld, coefs, assign, src, soff, sld, cols, 0, rows)
-
-
-def lincomb(dst: Mat, src: Mat, terms: tuple, bm: int, bn: int) -> Mat:
-    """The block sum ``Σ coef·src_block(i, j)`` for ``terms = ((i, j, coef), ...)``.
-
-    A single term with coefficient 1 is returned as a view of ``src`` (no pass);
-    otherwise the sum is written into ``dst`` (``bm × bn``) in one fused pass.
+    ``outputs = [(doff, accumulate, ((soff, coef), ...)), ...]``: the block at element
+    offset ``doff`` of ``dst.buf`` (row stride ``dst.ld``) becomes (or, with
+    ``accumulate``, gains) ``Σ coef·block at soff`` of ``src.buf`` (stride ``src.ld``).
+    Every source row is read once for all the outputs; a large pass runs in row
+    bands on the kernel's threads.
     """
-    if len(terms) == 1 and terms[0][2] == 1.0:
-        i, j, _ = terms[0]
-        return src.block(i, j, bm, bn)
-    offs = np.array([src.off + i * bm * src.ld + j * bn for i, j, _ in terms], np.int64)
-    coefs = np.array([c for _, _, c in terms], dst.buf.dtype)
-    _lincomb(dst.buf, dst.off, dst.ld, src.buf, offs, src.ld, coefs, bm, bn)
-    return dst
-
-
-def scatter(c: Mat, terms: tuple, prod: Mat, bm: int, bn: int, alpha: float,
-            beta: float) -> None:
-    """``C_block(i, k) (=|+=) alpha·coef·prod`` for ``terms = ((i, k, coef, first), ...)``.
-
-    A term assigns when it is the first to reach its block and ``beta == 0``.
-    """
-    offs = np.array([c.off + i * bm * c.ld + k * bn for i, k, _, _ in terms], np.int64)
-    coefs = np.array([alpha * w for _, _, w, _ in terms], c.buf.dtype)
-    assign = np.array([bool(f) and beta == 0.0 for _, _, _, f in terms], np.bool_)
-    _scatter(c.buf, offs, c.ld, coefs, assign, prod.buf, prod.off, prod.ld, bm, bn)
+    if not outputs or rows == 0 or cols == 0:
+        return
+    dt = dst.buf.dtype
+    doffs = np.array([o[0] for o in outputs], np.int64)
+    acc = np.array([bool(o[1]) for o in outputs], np.bool_)
+    soffs = np.array([s for o in outputs for s, _ in o[2]], np.int64)
+    coefs = np.array([c for o in outputs for _, c in o[2]], dt)
+    starts = np.cumsum([0] + [len(o[2]) for o in outputs]).astype(np.int64)
+    args = (dst.buf, doffs, dst.ld, acc, src.buf, soffs, src.ld, coefs, starts, cols)
+    threads = _threads()
+    if threads == 1 or rows * cols * len(outputs) < PARALLEL_MIN or rows < threads:
+        _combine_rows(*args, 0, rows)
+        return
+    step = -(-rows // threads)
+    futures = [_pool(threads).submit(_combine_rows, *args, x0, min(rows, x0 + step))
+               for x0 in range(0, rows, step)]
+    for fut in futures:
+        fut.result()
 
 
 # ----------------------------------------------------------------- workspace
@@ -339,24 +302,39 @@ def run_level(level, depth: int, a: Mat, b: Mat, c: Mat, alpha: float, beta: flo
 
 
 # ------------------------------------------------------------ task parallelism
-# Products of a level are independent.  When the BLAS lets us set its thread
-# count, a batch of products runs as tasks: one BLAS thread per task, the tasks
-# on as many Python threads as the BLAS had threads, and the few products left
-# over (the batch size modulo the threads) afterwards with every BLAS thread.
-# Tasks need no synchronisation inside a product, so a busy machine (threads
-# descheduled) costs far less than with a fork/join in every gemm.
+# The kernel's threads: as many as the BLAS has (else the CPUs), in one pool of
+# Python threads that block (not spin) when idle.  They run the row bands of the
+# block passes and, when TASKS is on and the BLAS lets us set its thread count,
+# the products of a level as tasks: one BLAS thread per task, the leftover
+# products (the batch size modulo the threads) cut into row bands.  Tasks need
+# no synchronisation inside a product, so a busy machine (threads descheduled)
+# costs far less than with a fork/join in every gemm.
 TASKS = True
 _POOL: dict = {}
 
 
-def _task_threads() -> int:
-    """Threads for task-parallel products here (1: run them one after another)."""
-    if not TASKS or getattr(_LOCAL, "in_task", False):
+def _threads() -> int:
+    """Threads for the work of one level here (1 inside a task)."""
+    if getattr(_LOCAL, "in_task", False):
         return 1
     lib = _load_cblas()
-    if "set_threads" not in lib:
+    if "get_threads" in lib:
+        return max(1, int(lib["get_threads"]()))
+    return max(1, os.cpu_count() or 1)
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    pool = _POOL.get(threads)
+    if pool is None:
+        pool = _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="alphaalgo")
+    return pool
+
+
+def _task_threads() -> int:
+    """Threads for task-parallel products here (1: one after another)."""
+    if not TASKS or "set_threads" not in _load_cblas():
         return 1
-    return max(1, int(lib["get_threads"]()))
+    return _threads()
 
 
 def _task(inner, job) -> None:
@@ -384,12 +362,9 @@ def _run_jobs(jobs: list, inner, threads: int) -> None:
         together = len(jobs)
     if together:
         lib = _load_cblas()
-        pool = _POOL.get(threads)
-        if pool is None:
-            pool = _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="alphaalgo-task")
         lib["set_threads"](1)
         try:
-            for fut in [pool.submit(_task, inner, job) for job in jobs[:together]]:
+            for fut in [_pool(threads).submit(_task, inner, job) for job in jobs[:together]]:
                 fut.result()
         finally:
             lib["set_threads"](threads)
@@ -401,71 +376,96 @@ def _run_jobs(jobs: list, inner, threads: int) -> None:
 PHASE_BYTES = 2 << 30
 
 
+def _lone(terms: tuple) -> bool:
+    """An operand that is one block with coefficient 1 (used in place, no pass)."""
+    return len(terms) == 1 and terms[0][2] == 1.0
+
+
+def _operands(src: Mat, sums: list, rows: int, cols: int, tag: object) -> list:
+    """The operand ``Σ coef·src_block(i, j)`` of each ``terms = ((i, j, coef), ...)`` in ``sums``.
+
+    A lone block is a view of ``src``; the others are blocks of one workspace,
+    all written by one fused pass over ``src``.
+    """
+    need = sum(not _lone(t) for t in sums)
+    buf = workspace(tag, max(need, 1) * rows, cols, src.buf.dtype)
+    out, outputs = [], []
+    for terms in sums:
+        if _lone(terms):
+            out.append(src.block(terms[0][0], terms[0][1], rows, cols))
+            continue
+        dst = buf.sub(len(outputs) * rows, 0, rows, cols)
+        outputs.append((dst.off, False, tuple((src.off + i * rows * src.ld + j * cols, coef)
+                                              for i, j, coef in terms)))
+        out.append(dst)
+    combine(buf, outputs, src, rows, cols)
+    return out
+
+
 def run_products(products: tuple, a: Mat, b: Mat, c: Mat, bm: int, bk: int, bn: int,
                  alpha: float, beta: float, inner, tag: object) -> None:
-    """All products of one level, in phases: every operand sum, then every product, then scatters.
+    """All products of one level, in phases: operand sums, products, the sum into C.
 
     ``products`` holds ``(a_terms, b_terms, c_terms)`` per product with
     ``a_terms = ((i, j, coef), ...)`` over A's blocks, ``b_terms`` over B's and
-    ``c_terms = ((i, k, coef), ...)`` over C's.  Grouping the Numba passes and
-    the BLAS calls into phases means the two thread pools hand over a few times
-    per level instead of at every product (each pool spins a while after its
-    work; interleaved, they would compete).  Products are taken in batches
-    whose buffers fit in :data:`PHASE_BYTES`.  Whether a C block is assigned
-    or accumulated is decided as the blocks are reached.
+    ``c_terms = ((i, k, coef), ...)`` over C's.  Phase 1 forms every operand
+    sum of a batch in one fused pass over A and one over B; phase 2 runs the
+    products (a product that reaches one C block is written into it by gemm
+    itself, with beta 0 or 1; the others into buffers); phase 3 adds the
+    buffered products into their C blocks in one fused pass.  Products are
+    taken in batches whose buffers fit in :data:`PHASE_BYTES`.  Whether a C
+    block is assigned or accumulated is decided as the blocks are reached.
     """
     dt = c.buf.dtype
     item = dt.itemsize
     touched: set = set()
-
-    def needs(terms) -> bool:
-        return not (len(terms) == 1 and terms[0][2] == 1.0)
-
     start = 0
     while start < len(products):
         used, stop = 0, start
         while stop < len(products):
             pa, pb, pc = products[stop]
-            cost = (needs(pa) * bm * bk + needs(pb) * bk * bn + (len(pc) > 1) * bm * bn) * item
+            cost = ((not _lone(pa)) * bm * bk + (not _lone(pb)) * bk * bn
+                    + (len(pc) > 1) * bm * bn) * item
             if stop > start and used + cost > PHASE_BYTES:
                 break
             used += cost
             stop += 1
-        batch = range(start, stop)
-        # phase 1: operand sums (Numba)
-        ops = []
-        for r in batch:
-            pa, pb, _ = products[r]
-            sa = lincomb(workspace((tag, "a", r - start), bm, bk, dt), a, pa, bm, bk)
-            sb = lincomb(workspace((tag, "b", r - start), bk, bn, dt), b, pb, bk, bn)
-            ops.append((sa, sb))
+        batch = products[start:stop]
+        # phase 1: operand sums, one pass over A's blocks and one over B's
+        sas = _operands(a, [pa for pa, _, _ in batch], bm, bk, (tag, "a"))
+        sbs = _operands(b, [pb for _, pb, _ in batch], bk, bn, (tag, "b"))
         # phase 2: products (BLAS or the next level); single targets straight into C
-        pending = []
-        jobs = []  # (sa, sb, target, alpha, beta)
-        direct_now: set = set()
         tasks = _task_threads() if len(batch) >= 2 else 1
-        for (sa, sb), r in zip(ops, batch):
-            pc = products[r][2]
+        direct_now: set = set()
+        targets = []  # (i, k, coef, beta) for a direct product, None for a buffered one
+        for _, _, pc in batch:
             i, k, w = pc[0]
             # With tasks, two products never write one C block at once: the first
             # single-target product of a block in this batch writes it, others buffer.
             if len(pc) == 1 and (tasks == 1 or (i, k) not in direct_now):
-                first = (i, k) not in touched and beta == 0.0
+                targets.append((i, k, w, 1.0 if (i, k) in touched or beta != 0.0 else 0.0))
                 touched.add((i, k))
                 direct_now.add((i, k))
-                jobs.append((sa, sb, c.block(i, k, bm, bn), alpha * w, 0.0 if first else 1.0))
             else:
-                pbuf = workspace((tag, "p", r - start), bm, bn, dt)
-                jobs.append((sa, sb, pbuf, 1.0, 0.0))
-                pending.append((pc, pbuf))
-        _run_jobs(jobs, inner, tasks)
-        # phase 3: scatters of the products that reach several blocks (Numba)
-        for pc, pbuf in pending:
-            terms = []
+                targets.append(None)
+        nbuf = targets.count(None)
+        pbuf = workspace((tag, "p"), max(nbuf, 1) * bm, bn, dt)
+        jobs, gather, q = [], {}, 0
+        for sa, sb, t, (_, _, pc) in zip(sas, sbs, targets, batch):
+            if t is not None:
+                i, k, w, bt = t
+                jobs.append((sa, sb, c.block(i, k, bm, bn), alpha * w, bt))
+                continue
+            jobs.append((sa, sb, pbuf.sub(q * bm, 0, bm, bn), 1.0, 0.0))
             for i, k, w in pc:
-                terms.append((i, k, w, (i, k) not in touched))
-                touched.add((i, k))
-            scatter(c, tuple(terms), pbuf, bm, bn, alpha, beta)
+                gather.setdefault((i, k), []).append((q * bm * bn, alpha * w))
+            q += 1
+        _run_jobs(jobs, inner, tasks)
+        # phase 3: the buffered products into their C blocks, one pass
+        outputs = [(c.off + i * bm * c.ld + k * bn, (i, k) in touched or beta != 0.0, tuple(terms))
+                   for (i, k), terms in gather.items()]
+        touched.update(gather)
+        combine(c, outputs, pbuf, bm, bn)
         start = stop
 
 

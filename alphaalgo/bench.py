@@ -58,13 +58,9 @@ def device_info(backend: str = "numba") -> dict:
         import numba
 
         info["numba"] = numba.__version__
-        info["numba_threads"] = numba.get_num_threads()
-        try:
-            info["threading_layer"] = numba.threading_layer()
-        except ValueError:  # no parallel region has run yet
-            info["threading_layer"] = numba.config.THREADING_LAYER
-        from .codegen.runtime_numba import blas_library
+        from .codegen.runtime_numba import blas_library, kernel_threads
 
+        info["kernel_threads"] = kernel_threads()
         info["kernel_blas"] = os.path.basename(blas_library())
     if backend == "jax":
         import jax
@@ -264,41 +260,42 @@ def record(store, scheme: Scheme, result: BenchResult) -> int:
 
 
 # ------------------------------------------------------------------ scores
-def _operand_passes(terms: Sequence[tuple]) -> int:
-    """Block passes of one fused operand sum: reads of its terms + one write (0 for a view)."""
-    if len(terms) == 1 and terms[0][2] == 1.0:
-        return 0
-    return len(terms) + 1
+def _pass_words(sums: Sequence[tuple], block: float) -> float:
+    """Words one fused operand pass moves: each block it reads once, each sum it writes
+    (a lone block with coefficient 1 is used in place: no pass)."""
+    sums = [t for t in sums if not (len(t) == 1 and t[0][2] == 1.0)]
+    reads = {(t[0], t[1]) for terms in sums for t in terms}
+    return (len(reads) + len(sums)) * block
 
 
 def estimate_speedup(scheme: Scheme, size: Sequence[int] = SCORE_CONFIG["size"], levels: int = 1,
                      gemm_flops: float = 150e9, bandwidth: float = 16e9, itemsize: int = 8) -> float:
     """Cost-model speedup of the Numba kernel over one gemm at ``size``.
 
-    Model: gemm runs at ``gemm_flops`` at any block size; every fused block pass
-    moves its blocks at ``bandwidth`` bytes/s.  Per level, product r costs its
-    operand sums (terms read + one write, nothing for a lone block), its
-    product (one level down, or ``2·bm·bk·bn`` flops) and, when it reaches
-    several C blocks, one scatter pass (read P, read and write each block).
-    Recursion multiplies. ``> 1`` means faster than the vendor.
+    Model: gemm runs at ``gemm_flops`` at any block size; every block a fused
+    pass reads or writes moves at ``bandwidth`` bytes/s.  Per level, as the
+    kernel runs it: one pass forms A's operand sums (each A block read once,
+    each sum written), one B's, the products (one level down, or ``2·bm·bk·bn``
+    flops), and one pass adds the products that reach several C blocks into
+    them (each such product read, each of their blocks read and written).
+    Recursion multiplies.  ``> 1`` means faster than the vendor.
     """
     from .codegen import level_plan
 
     plan = level_plan(scheme)
     n, m, p = plan.shape
     M, K, N = (float(x) for x in size)
+    multi = [prod.c_terms for prod in plan.products if len(prod.c_terms) > 1]
+    gathered = len(multi) + 2 * len({(t[0], t[1]) for terms in multi for t in terms})
 
     def cost(M: float, K: float, N: float, depth: int) -> float:
         if depth == levels:
             return 2.0 * M * K * N / gemm_flops
         bm, bk, bn = M / n, K / m, N / p
-        total = 0.0
-        for prod in plan.products:
-            words = (_operand_passes(prod.a_terms) * bm * bk + _operand_passes(prod.b_terms) * bk * bn)
-            if len(prod.c_terms) > 1:
-                words += (1 + 2 * len(prod.c_terms)) * bm * bn
-            total += words * itemsize / bandwidth + cost(bm, bk, bn, depth + 1)
-        return total
+        words = (_pass_words([prod.a_terms for prod in plan.products], bm * bk)
+                 + _pass_words([prod.b_terms for prod in plan.products], bk * bn)
+                 + gathered * bm * bn)
+        return words * itemsize / bandwidth + plan.rank * cost(bm, bk, bn, depth + 1)
 
     return (2.0 * M * K * N / gemm_flops) / cost(M, K, N, 0)
 

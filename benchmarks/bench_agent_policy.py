@@ -8,6 +8,13 @@ Two measurements on ⟨2,2,2⟩ with the `small` network (or `--agent PRESET`):
   after 0…6 of its moves (in a random basis half of the time, moves in random
   order).  Also: the share of samples at the matmul tensor itself that are terms
   of some rank-7 scheme (terms collected from rank-7 schemes local search finds).
+* ``path`` — where the agent's own games leave every rank-7 scheme: the rank-7
+  schemes with coefficients in the game's set are collected (local search from
+  the naive scheme, many seeds; over Z2 all 36 turn up), and with them every
+  residual on the way to zero along one of them; games are played with the
+  preset's search in the target's own basis and, for each move j, counted: the
+  games still on a rank-7 path before move j, those among them whose K
+  candidates hold a move that stays on one, and those that left before move j.
 * ``imitate`` — Strassen's scheme, as a campaign's refined scheme would be, is put
   36 times (random move orders) into the demonstration buffer; the trainer updates
   with replay augmented or not; after every 100 updates 96 games are played in
@@ -15,6 +22,7 @@ Two measurements on ⟨2,2,2⟩ with the `small` network (or `--agent PRESET`):
 
 usage:
   .venv/bin/python benchmarks/bench_agent_policy.py hits --params agents/small-2x2x2-Z.npz
+  .venv/bin/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 10 [--k 64]
   .venv/bin/python benchmarks/bench_agent_policy.py imitate --updates 200 [--augment]
 """
 
@@ -43,17 +51,22 @@ def _setup(preset, ring: str):
     return game_config(spec), game.target_tensor((2, 2, 2))
 
 
-def rank7_terms(g, seeds: int = 300) -> set[tuple[int, ...]]:
-    """Canonical terms of the rank-7 schemes (coefficients in the game's set) that
-    local search finds from the naive scheme with ``seeds`` seeds."""
+def rank7_schemes(g, seeds: int = 300) -> set[frozenset]:
+    """The distinct rank-7 schemes (coefficients in the game's set), each a frozenset
+    of canonical terms, that local search finds from the naive scheme with ``seeds`` seeds."""
     naive = tensors.naive_scheme(2, 2, 2, g.ring)
-    terms: set[tuple[int, ...]] = set()
+    schemes: set[frozenset] = set()
     for seed in range(seeds):
         s = localsearch.improve(naive, time_limit=0.5, seed=seed, target_rank=7)
         acts = demos.scheme_actions(s)
         if s.rank == 7 and tensors.verify(s).valid and np.isin(acts, g.coefficients).all():
-            terms |= set(map(tuple, demos.canonicalize(g, acts)))
-    return terms
+            schemes.add(frozenset(map(tuple, demos.canonicalize(g, acts))))
+    return schemes
+
+
+def rank7_terms(g, seeds: int = 300) -> set[tuple[int, ...]]:
+    """Canonical terms of the rank-7 schemes of :func:`rank7_schemes`."""
+    return set().union(*rank7_schemes(g, seeds))
 
 
 def hits(args: argparse.Namespace) -> dict:
@@ -98,6 +111,51 @@ def hits(args: argparse.Namespace) -> dict:
     return out
 
 
+def path(args: argparse.Namespace) -> dict:
+    preset = presets.load_preset(args.agent)
+    preset = dataclasses.replace(
+        preset, search=dataclasses.replace(preset.search, num_samples=args.k,
+                                           max_considered=min(args.k, preset.search.max_considered)),
+        acting=dataclasses.replace(preset.acting, basis_change=0.0))
+    g, target = _setup(preset, args.ring)
+    schemes = rank7_schemes(g, args.seeds)
+    # every residual on the way along a rank-7 scheme -> the moves that stay on one
+    good: dict[bytes, set] = {}
+    t64 = target.astype(np.int64)
+    for sch in schemes:
+        terms = sorted(sch)
+        tens = demos.term_tensors(g, np.array(terms, np.int8)).astype(np.int64)
+        for mask in range(1 << 7):
+            played = [i for i in range(7) if mask >> i & 1]
+            left = t64 - tens[played].sum(0)
+            left = left % 2 if g.ring == "Z2" else left
+            good.setdefault(left.astype(np.int8).tobytes(), set()).update(
+                terms[i] for i in range(7) if not mask >> i & 1)
+    player = Player(g, target, preset, args.seed, (2, 2, 2))
+    params = learner.load_params(args.params, player.agent.init(jax.random.PRNGKey(0)))
+    on_path, proposed, left, rank7 = [0] * 7, [0] * 7, [0] * 8, 0
+    for r in range(args.rounds):
+        states, _ = player.initial_states(np.random.default_rng([args.seed, r]), preset.acting.games)
+        traj = player._play(params, jax.random.PRNGKey(1000 * args.seed + r), states)
+        res, cand = np.asarray(traj.residual), np.asarray(traj.actions)
+        for b in range(res.shape[1]):
+            for j in range(8):          # res[j]: the residual before move j
+                moves = good.get(res[j, b].tobytes())
+                if moves is None:
+                    left[j] += 1
+                    break
+                if j == 7:              # on a path after 7 moves: zero, a rank-7 scheme
+                    rank7 += 1
+                    break
+                on_path[j] += 1
+                proposed[j] += bool(set(map(tuple, demos.canonicalize(g, cand[j, b]))) & moves)
+    return {"ring": args.ring, "k": args.k, "simulations": preset.search.num_simulations,
+            "rank7_schemes": len(schemes), "residuals_on_paths": len(good),
+            "games": args.rounds * preset.acting.games,
+            "on_a_path_before_move": on_path[:7], "with_a_right_candidate": proposed[:7],
+            "left_before_move": left, "played_rank7": rank7}
+
+
 def imitate(args: argparse.Namespace) -> dict:
     preset = presets.load_preset(args.agent)
     preset = dataclasses.replace(
@@ -125,18 +183,20 @@ def imitate(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["hits", "imitate"])
+    ap.add_argument("what", choices=["hits", "path", "imitate"])
     ap.add_argument("--ring", choices=["Z", "Z2"], default="Z")
     ap.add_argument("--agent", default="small", help="agent preset (name in agents/ or a .toml path)")
     ap.add_argument("--params", default=None, help="parameters (default: agents/AGENT-2x2x2-RING.npz)")
-    ap.add_argument("--k", type=int, default=16, help="actions sampled per state (hits)")
+    ap.add_argument("--k", type=int, default=16, help="actions sampled per state (hits, path)")
+    ap.add_argument("--rounds", type=int, default=10, help="rounds of the preset's games (path)")
+    ap.add_argument("--seeds", type=int, default=400, help="local-search seeds collecting rank-7 schemes (path)")
     ap.add_argument("--states", type=int, default=128, help="states per row (hits)")
     ap.add_argument("--updates", type=int, default=200, help="updates in all (imitate)")
     ap.add_argument("--augment", action="store_true", help="augment replay (imitate)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     args.params = args.params or str(presets.agents_dir() / f"{presets.load_preset(args.agent).name}-2x2x2-{args.ring}.npz")
-    result = hits(args) if args.what == "hits" else imitate(args)
+    result = {"hits": hits, "path": path, "imitate": imitate}[args.what](args)
     print(json.dumps({"when": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
                       "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2),
                       "command": " ".join(["bench_agent_policy.py"] + (argv if argv is not None else sys.argv[1:])),

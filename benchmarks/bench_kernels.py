@@ -4,6 +4,8 @@ usage:
   python benchmarks/bench_kernels.py correctness [--backend numba|jax|both] [--levels 1,2]
   python benchmarks/bench_kernels.py speed --sizes 2048,4096,8192 [--dtype float64]
          [--kernels strassen:1,strassen:2,winograd:1] [--repeats 3]
+  python benchmarks/bench_kernels.py ab --baseline REV --size 8192 [--kernels strassen:1]
+         [--rounds 5]
 
 ``correctness`` compiles every scheme of kernels/ (Z2-only ones must be
 refused), runs it on random inputs of odd sizes and prints, per scheme and
@@ -13,6 +15,12 @@ number of levels, the relative error against float64 numpy
 ``speed`` times kernels against numpy.matmul with ``alphaalgo.bench.benchmark``
 (alternating rounds in one process, medians) and prints a Markdown table with
 the machine (CPU model, cores, BLAS, load average).
+
+``ab`` compares the kernel run-time of this checkout with the one at git
+revision ``--baseline`` (``alphaalgo/codegen/runtime_numba.py`` there, inlined
+into a standalone kernel of the same scheme) and numpy.matmul, in one process
+on the same inputs, the three in a rotating order each round; medians and
+ratios.
 """
 
 from __future__ import annotations
@@ -54,8 +62,8 @@ def commit() -> str:
 def machine() -> str:
     info = bench.device_info("numba")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{info['cpu']}, {info['cores']} cores, {info['blas']}, numba threads "
-            f"{info['numba_threads']} ({info['threading_layer']}); load average {load}; "
+    return (f"{info['cpu']}, {info['cores']} cores, {info['blas']}, kernel threads "
+            f"{info['kernel_threads']}; load average {load}; "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit()}")
 
 
@@ -133,6 +141,66 @@ def speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def ab(args: argparse.Namespace) -> int:
+    import statistics
+    import subprocess
+
+    from alphaalgo.codegen import load_source
+    from alphaalgo.codegen import numba_gen
+
+    entries = {e.id: e for e in catalog.find()}
+    try:
+        old_runtime = subprocess.run(["git", "show", f"{args.baseline}:alphaalgo/codegen/runtime_numba.py"],
+                                     capture_output=True, text=True, check=True).stdout
+        args.baseline = subprocess.run(["git", "rev-parse", "--short", args.baseline],
+                                       capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"error: cannot read the run-time at {args.baseline!r}: {exc}", file=sys.stderr)
+        return 2
+    print(f"Machine: {machine()}\n")
+    print(f"Command: python {' '.join(sys.argv)}\n")
+    print(f"| kernel | levels | size | dtype | {args.baseline} s | this s | numpy s | this/{args.baseline} "
+          "| speedup this | speedup baseline |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    rng = np.random.default_rng(0)
+    n = args.size
+    for dtype in args.dtype:
+        a = rng.uniform(-1, 1, (n, n)).astype(dtype)
+        b = rng.uniform(-1, 1, (n, n)).astype(dtype)
+        for spec in args.kernels:
+            name, _, lv = spec.partition(":")
+            s = catalog.load(entries[KERNELS.get(name, name)])
+            new_src = numba_gen.numba_source(s, int(lv or 1), stamp=False)
+            old_src = new_src.replace(numba_gen.runtime_source().replace("from __future__ import annotations\n", ""),
+                                      old_runtime.replace("from __future__ import annotations\n", ""))
+            outs = {k: np.empty((n, n), dtype) for k in ("old", "new", "numpy")}
+            runs = {"old": load_source(old_src, name=f"ab_old_{name}_{lv}").matmul,
+                    "new": load_source(new_src, name=f"ab_new_{name}_{lv}").matmul}
+            calls = {"old": lambda: runs["old"](a, b, outs["old"]),
+                     "new": lambda: runs["new"](a, b, outs["new"]),
+                     "numpy": lambda: np.matmul(a, b, out=outs["numpy"])}
+            times: dict = {k: [] for k in calls}
+            order = ["old", "new", "numpy"]
+            for r in range(args.rounds + 1):
+                for k in order[r % 3:] + order[:r % 3]:
+                    t = time.perf_counter()
+                    calls[k]()
+                    if r:  # round 0 warms up
+                        times[k].append(time.perf_counter() - t)
+            ref = outs["numpy"]
+            for k in ("old", "new"):
+                err = float(np.abs(outs[k].astype(np.float64) - ref).max() / np.abs(ref).max())
+                if err > (1e-10 if dtype == "float64" else 1e-3):
+                    print(f"error: the {k} kernel is wrong (relative error {err:.1e})", file=sys.stderr)
+                    return 1
+            med = {k: statistics.median(v) for k, v in times.items()}
+            print(f"| {name} | {lv or 1} | {n} | {dtype} | {med['old']:.3f} | {med['new']:.3f} | "
+                  f"{med['numpy']:.3f} | {med['old'] / med['new']:.3f} | {med['numpy'] / med['new']:.3f} | "
+                  f"{med['numpy'] / med['old']:.3f} |", flush=True)
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
@@ -146,8 +214,14 @@ def main(argv=None) -> int:
                    default=["strassen:1", "winograd:1", "strassen:2", "winograd:2"])
     s.add_argument("--repeats", type=int, default=3)
     s.add_argument("--warmup", type=int, default=1)
+    t = sub.add_parser("ab")
+    t.add_argument("--baseline", required=True, help="git revision whose kernel run-time is the baseline")
+    t.add_argument("--size", type=int, default=8192)
+    t.add_argument("--dtype", type=lambda t: t.split(","), default=["float64"])
+    t.add_argument("--kernels", type=lambda t: t.split(","), default=["strassen:1", "strassen:2"])
+    t.add_argument("--rounds", type=int, default=5)
     args = p.parse_args(argv)
-    return correctness(args) if args.mode == "correctness" else speed(args)
+    return {"correctness": correctness, "speed": speed, "ab": ab}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -313,14 +313,17 @@ TASKS = True
 _POOL: dict = {}
 
 
-def _threads() -> int:
-    """Threads for the work of one level here (1 inside a task)."""
-    if getattr(_LOCAL, "in_task", False):
-        return 1
+def kernel_threads() -> int:
+    """The kernel's threads: the BLAS's thread count, else the CPUs."""
     lib = _load_cblas()
     if "get_threads" in lib:
         return max(1, int(lib["get_threads"]()))
     return max(1, os.cpu_count() or 1)
+
+
+def _threads() -> int:
+    """Threads for the work of one level here (1 inside a task)."""
+    return 1 if getattr(_LOCAL, "in_task", False) else kernel_threads()
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:

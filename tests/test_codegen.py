@@ -95,6 +95,28 @@ def test_parallel_passes_and_small_batches_match(monkeypatch):
     assert _error(mod.matmul(a, b), a, b) < 1e-12
 
 
+@pytest.mark.parametrize("bands", [False, True])
+def test_combine_writes_and_accumulates_several_blocks_in_one_pass(bands, monkeypatch):
+    """The fused pass behind operand sums and the sum into C, against numpy."""
+    if bands:
+        monkeypatch.setattr(rt, "PARALLEL_MIN", 1)   # cut into row bands on the kernel's threads
+    rng = np.random.default_rng(7)
+    src = rng.standard_normal((6, 10))                # blocks of 3 × 5: (0,0) (0,1) (1,0) (1,1)
+    dst = rng.standard_normal((3, 16))                # blocks of 3 × 5 at columns 0, 5, 10 (ld 16)
+    before = dst.copy()
+    s, d = rt.Mat.of(src), rt.Mat.of(dst)
+    blk = {(i, j): i * 3 * 10 + j * 5 for i in range(2) for j in range(2)}
+    outputs = [(0, False, ((blk[0, 0], 1.0), (blk[1, 1], -2.0))),
+               (5, True, ((blk[0, 1], 0.5),)),
+               (10, False, ((blk[1, 0], 1.0), (blk[0, 1], 1.0), (blk[1, 1], 3.0)))]
+    rt.combine(d, outputs, s, 3, 5)
+    b = {k: src[k[0] * 3:k[0] * 3 + 3, k[1] * 5:k[1] * 5 + 5] for k in blk}
+    np.testing.assert_allclose(dst[:, 0:5], b[0, 0] - 2 * b[1, 1])
+    np.testing.assert_allclose(dst[:, 5:10], before[:, 5:10] + 0.5 * b[0, 1])
+    np.testing.assert_allclose(dst[:, 10:15], b[1, 0] + b[0, 1] + 3 * b[1, 1])
+    np.testing.assert_array_equal(dst[:, 15], before[:, 15])   # outside every block: untouched
+
+
 @pytest.mark.parametrize("tasks", [True, False])
 def test_task_parallel_and_sequential_products_agree(tasks, monkeypatch):
     """Products as tasks (one BLAS thread each) or one after another: same results.

@@ -2,18 +2,18 @@
 
 The generated module defines ``matmul(a, b, out=None)`` for 2-D float32/float64
 arrays of any sizes.  Each level cuts A into ``n×m`` blocks and B into ``m×p``
-blocks; each product's operand sums are formed in one fused, parallel Numba
-pass straight into preallocated buffers (a lone block with coefficient 1 is
-used in place); the products go to the next level or, at the leaves, to the
-BLAS through ``cblas_?gemm`` on strided blocks; a product that reaches one C
-block is written into it by gemm itself (``beta`` 0 or 1), one that reaches
-several goes through a buffer and a single fused scatter pass.  The passes and
-the BLAS calls of a level run in phases (all sums, all products, all
-scatters) so that Numba's and the BLAS's threads hand over rarely.  Sizes that do
-not divide are handled by peeling the leftover rows and columns (thin gemm
-updates).  Each level is a table of its products (with a readable comment per
-product up to rank ``UNROLL_MAX``) run by one loop of the run-time, so the
-source and its load time stay small (⟨11,12,12⟩ has 990 products).
+blocks; the operand sums of its products are formed in one fused pass over A's
+blocks and one over B's, straight into preallocated buffers (a lone block with
+coefficient 1 is used in place); the products go to the next level or, at the
+leaves, to the BLAS through ``cblas_?gemm`` on strided blocks; a product that
+reaches one C block is written into it by gemm itself (``beta`` 0 or 1), the
+ones that reach several go through buffers and one fused pass adds them into
+C.  The passes and the products run on the kernel's own threads (see
+:mod:`.runtime_numba`).  Sizes that do not divide are handled by peeling the
+leftover rows and columns (thin gemm updates).  Each level is a table of its
+products (with a readable comment per product up to rank ``UNROLL_MAX``) run
+by one loop of the run-time, so the source and its load time stay small
+(⟨11,12,12⟩ has 990 products).
 """
 
 from __future__ import annotations

@@ -160,8 +160,8 @@ def gemm(alpha: float, a: Mat, b: Mat, beta: float, c: Mat) -> None:
 # The block passes are serial, ``nogil`` Numba kernels over a range of rows; a
 # large pass is cut into one row band per thread of the kernel's own thread
 # pool (:func:`_pool`), the threads that also run the products as tasks.  No
-# OpenMP pool is involved: an OpenMP pool spins after every parallel region and
-# slowed the BLAS calls that followed by up to 25 % (measured: see
+# OpenMP pool is involved: Numba's spins after every parallel region, and the
+# gemm that followed the operand sums ran 10–20 % slower for it (measured: see
 # benchmarks/RESULTS.md).
 PARALLEL_MIN = 1 << 20  # elements a pass writes from which it is cut into row bands
 TILE = 2048  # columns per tile of a pass: the rows of one tile stay in the L1/L2 cache

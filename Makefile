@@ -48,6 +48,7 @@ bench-discover: setup
 # Campaign throughput (games/s, simulations/s): local backend, Ray with 1 and 2 actors.
 bench-agent: setup
 	$(BIN)/python benchmarks/bench_agent_policy.py hits
+	$(BIN)/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 10
 	$(BIN)/python benchmarks/bench_agent_policy.py imitate --updates 200
 	$(BIN)/python benchmarks/bench_agent_policy.py imitate --updates 200 --augment
 

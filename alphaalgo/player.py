@@ -33,10 +33,13 @@ class Played:
       round: the round's index in the campaign.
       solved: ``(game index, scheme)`` for each game that reached zero; the
         scheme is of the original target (not yet verified: the receiver does).
-      completed: the same for each game that hit the move limit, its moves
-        completed by one term per non-zero fiber of what was left
-        (``tensors.fiber_terms``): a valid scheme built on the agent's moves,
-        which local search can start from before the agent solves games.
+      completed: the same for each game that hit the move limit: its first k
+        moves completed by one term per non-zero fiber of what was left after
+        them (``tensors.fiber_terms``), with k chosen to give the fewest terms
+        (ties: the most moves).  A valid scheme built on the agent's moves, never
+        of higher rank than the fiber completion of the game's starting tensor
+        (k = 0: the naive scheme for a matmul tensor in its own basis), which
+        local search can start from before the agent solves games.
       examples: the games' examples (:mod:`demos` arrays), one row per move
         played; ``value`` is the return without any speed bonus.
       game_of: ``int (rows,)`` the game each example row belongs to.
@@ -126,6 +129,7 @@ class Player:
         jax.block_until_ready(traj)
         seconds = time.monotonic() - t
         final = np.asarray(traj.final.residual)
+        before = np.asarray(traj.residual)                     # (M, B, S1, S2, S3)
         active = np.asarray(traj.active)
         moves = np.asarray(traj.action)
         solved, completed = [], []
@@ -133,9 +137,11 @@ class Player:
             played = moves[active[:, b], b].astype(np.int64)
             if not np.any(final[b] != 0):
                 solved.append((b, self.scheme(played, changes[b])))
-            else:
-                rest = np.concatenate(tensors.fiber_terms(final[b]), axis=0).T     # (k, A)
-                completed.append((b, self.scheme(np.concatenate([played, rest], 0), changes[b])))
+                continue
+            left = [before[k, b] for k in range(len(played))] + [final[b]]  # after k moves
+            k = min(range(len(left)), key=lambda k: (k + tensors.fiber_count(left[k]), -k))
+            rest = np.concatenate(tensors.fiber_terms(left[k]), axis=0).T     # (terms, A)
+            completed.append((b, self.scheme(np.concatenate([played[:k], rest], 0), changes[b])))
         ex, game_of = self.examples(traj)
         sims = games * self.preset.search.num_simulations * self.game.max_moves
         return Played(round_index, solved, completed, ex, game_of, games, sims, seconds)

@@ -569,19 +569,27 @@ def slice_rank_bound(tensor: np.ndarray) -> int:
     return int(best or 0)
 
 
+def _fibers(t: np.ndarray, axis: int) -> np.ndarray:
+    """``(k, 2)``: the indices of the non-zero fibers of ``t`` along ``axis`` (the other two modes)."""
+    return np.argwhere(np.any(np.moveaxis(t, axis, 2) != 0, axis=2))
+
+
+def fiber_count(tensor: np.ndarray) -> int:
+    """The rank of :func:`fiber_terms`'s decomposition: the fewest non-zero fibers
+    over the three directions (an upper bound on the rank)."""
+    t = np.asarray(tensor)
+    return min(len(_fibers(t, axis)) for axis in range(3))
+
+
 def fiber_terms(tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """An exact decomposition with one term per non-zero fiber, along whichever
     of the three directions has the fewest: ``(u (S1, k), v (S2, k), w (S3, k))``
     with ``Σ_r u[:, r] ⊗ v[:, r] ⊗ w[:, r] = tensor (S1, S2, S3)``.  Two factors
     of each term are unit vectors, the third is the fiber."""
     t = np.asarray(tensor, np.int64)
-    best = None
-    for axis in range(3):
-        moved = np.moveaxis(t, axis, 2)                         # fibers along the last axis
-        idx = np.argwhere(np.any(moved != 0, axis=2))           # (k, 2)
-        if best is None or len(idx) < len(best[1]):
-            best = (axis, idx, moved[idx[:, 0], idx[:, 1]] if len(idx) else np.zeros((0, t.shape[axis]), np.int64))
-    axis, idx, fibers = best
+    axis, idx = min(((a, _fibers(t, a)) for a in range(3)), key=lambda x: len(x[1]))
+    moved = np.moveaxis(t, axis, 2)
+    fibers = moved[idx[:, 0], idx[:, 1]] if len(idx) else np.zeros((0, t.shape[axis]), np.int64)
     others = [a for a in range(3) if a != axis]                # the two unit-vector modes, in order
     factors: list[np.ndarray] = [np.zeros((n, len(idx)), np.int64) for n in t.shape]
     cols = np.arange(len(idx))

@@ -7,10 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from alphaalgo import catalog, formats, presets, tensors
+from alphaalgo import catalog, formats, game, presets, tensors
 from alphaalgo.campaign import Campaign, CampaignSpec
 from alphaalgo.cli import main
 from alphaalgo.demos import random_basis_change
+from alphaalgo.player import Player
 from alphaalgo.store import Store
 
 
@@ -105,7 +106,8 @@ def test_schemes_are_mapped_back_from_the_acting_basis(ring, tmp_path):
 @pytest.mark.parametrize("ring", ["Z", "Z2"])
 def test_games_cut_off_by_the_move_limit_are_completed_into_valid_schemes(ring, tmp_path):
     """With 3 moves no <2,2,2> game can finish: each is completed by one term per
-    non-zero fiber of its residual, mapped back from its basis, and verifies; the
+    non-zero fiber of its residual (after the best number of its moves), mapped
+    back from its basis, and verifies; none is worse than the naive scheme; the
     campaign stores the best such scheme as 'agent+completion'."""
     pre = presets.load_preset("tiny")
     pre = dataclasses.replace(pre, game=dataclasses.replace(pre.game, max_moves=3),
@@ -117,7 +119,11 @@ def test_games_cut_off_by_the_move_limit_are_completed_into_valid_schemes(ring, 
     played = campaign.make_player().play(params, 0)
     assert not played.solved and len(played.completed) == pre.acting.games
     for _, scheme in played.completed:
-        assert tensors.verify(scheme).valid and 3 < scheme.rank <= 3 + 16
+        assert tensors.verify(scheme).valid and 7 <= scheme.rank <= 3 + 16
+    # in the target's own basis a completion is never worse than the naive scheme (k = 0)
+    own = dataclasses.replace(pre, acting=dataclasses.replace(pre.acting, basis_change=0.0))
+    plain = Player(campaign.make_player().game, game.target_tensor((2, 2, 2)), own, 0, (2, 2, 2))
+    assert all(7 <= s.rank <= 8 and tensors.verify(s).valid for _, s in plain.play(params, 0).completed)
     result = campaign.run()
     with Store(spec.store) as store:
         rows = store.list_schemes((2, 2, 2), ring, result.campaign_id)

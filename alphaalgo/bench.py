@@ -263,7 +263,9 @@ def record(store, scheme: Scheme, result: BenchResult) -> int:
 def _pass_words(sums: Sequence[tuple], block: float) -> float:
     """Words one fused operand pass moves: each block it reads once, each sum it writes
     (a lone block with coefficient 1 is used in place: no pass)."""
-    sums = [t for t in sums if not (len(t) == 1 and t[0][2] == 1.0)]
+    from .codegen.runtime_numba import lone_block
+
+    sums = [t for t in sums if not lone_block(t)]
     reads = {(t[0], t[1]) for terms in sums for t in terms}
     return (len(reads) + len(sums)) * block
 

@@ -152,7 +152,7 @@ def path(args: argparse.Namespace) -> dict:
     return {"ring": args.ring, "k": args.k, "simulations": preset.search.num_simulations,
             "rank7_schemes": len(schemes), "residuals_on_paths": len(good),
             "games": args.rounds * preset.acting.games,
-            "on_a_path_before_move": on_path[:7], "with_a_right_candidate": proposed[:7],
+            "on_a_path_before_move": on_path, "with_a_right_candidate": proposed,
             "left_before_move": left, "played_rank7": rank7}
 
 

@@ -379,7 +379,7 @@ def _run_jobs(jobs: list, inner, threads: int) -> None:
 PHASE_BYTES = 2 << 30
 
 
-def _lone(terms: tuple) -> bool:
+def lone_block(terms: tuple) -> bool:
     """An operand that is one block with coefficient 1 (used in place, no pass)."""
     return len(terms) == 1 and terms[0][2] == 1.0
 
@@ -390,11 +390,11 @@ def _operands(src: Mat, sums: list, rows: int, cols: int, tag: object) -> list:
     A lone block is a view of ``src``; the others are blocks of one workspace,
     all written by one fused pass over ``src``.
     """
-    need = sum(not _lone(t) for t in sums)
+    need = sum(not lone_block(t) for t in sums)
     buf = workspace(tag, max(need, 1) * rows, cols, src.buf.dtype)
     out, outputs = [], []
     for terms in sums:
-        if _lone(terms):
+        if lone_block(terms):
             out.append(src.block(terms[0][0], terms[0][1], rows, cols))
             continue
         dst = buf.sub(len(outputs) * rows, 0, rows, cols)
@@ -427,7 +427,7 @@ def run_products(products: tuple, a: Mat, b: Mat, c: Mat, bm: int, bk: int, bn: 
         used, stop = 0, start
         while stop < len(products):
             pa, pb, pc = products[stop]
-            cost = ((not _lone(pa)) * bm * bk + (not _lone(pb)) * bk * bn
+            cost = ((not lone_block(pa)) * bm * bk + (not lone_block(pb)) * bk * bn
                     + (len(pc) > 1) * bm * bn) * item
             if stop > start and used + cost > PHASE_BYTES:
                 break

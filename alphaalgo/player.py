@@ -90,7 +90,8 @@ class Player:
         changes, targets = [], []
         for _ in range(games):
             if rng.random() < act.basis_change:
-                ch = demos.random_basis_change(rng, self.game.sizes, self.game.ring, act.transvections)
+                ch = demos.random_basis_change(rng, self.game.sizes, self.game.ring,
+                                               act.transvections_for(self.game.ring))
                 if np.abs(ch.tensor(self.target)).max() > 16:
                     ch = demos.identity_basis(self.game.sizes, self.game.ring)
             else:

@@ -12,8 +12,10 @@ Two measurements on ⟨2,2,2⟩ with the `small` network (or `--agent PRESET`):
   schemes with coefficients in the game's set are collected (local search from
   the naive scheme, many seeds; over Z2 all 36 turn up), and with them every
   residual on the way to zero along one of them; games are played with the
-  preset's search in the target's own basis and, for each move j, counted: the
-  games still on a rank-7 path before move j, those among them whose K
+  preset's search in the target's own basis (or, with ``--transvections T``,
+  each in a random basis of T elementary matrices per mode, every state and
+  candidate mapped back before it is checked) and, for each move j, counted:
+  the games still on a rank-7 path before move j, those among them whose K
   candidates hold a move that stays on one, and those that left before move j.
 * ``imitate`` — Strassen's scheme, as a campaign's refined scheme would be, is put
   36 times (random move orders) into the demonstration buffer; the trainer updates
@@ -22,7 +24,7 @@ Two measurements on ⟨2,2,2⟩ with the `small` network (or `--agent PRESET`):
 
 usage:
   .venv/bin/python benchmarks/bench_agent_policy.py hits --params agents/small-2x2x2-Z.npz
-  .venv/bin/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 10 [--k 64]
+  .venv/bin/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 10 [--k 64] [--transvections 4]
   .venv/bin/python benchmarks/bench_agent_policy.py imitate --updates 200 [--augment]
 """
 
@@ -93,7 +95,7 @@ def hits(args: argparse.Namespace) -> dict:
     for j in range(7):
         res, rem = [], []
         while len(res) < args.states:
-            ch = (demos.random_basis_change(rng, g.sizes, g.ring, preset.acting.transvections)
+            ch = (demos.random_basis_change(rng, g.sizes, g.ring, preset.acting.transvections_for(g.ring))
                   if rng.random() < 0.5 else demos.identity_basis(g.sizes, g.ring))
             moved = demos.canonicalize(g, ch.factors(g, acts))[rng.permutation(7)]
             left = ch.tensor(target) - demos.term_tensors(g, moved[:j]).sum(0)
@@ -116,7 +118,8 @@ def path(args: argparse.Namespace) -> dict:
     preset = dataclasses.replace(
         preset, search=dataclasses.replace(preset.search, num_samples=args.k,
                                            max_considered=min(args.k, preset.search.max_considered)),
-        acting=dataclasses.replace(preset.acting, basis_change=0.0))
+        acting=dataclasses.replace(preset.acting, basis_change=float(args.transvections > 0),
+                                   transvections=args.transvections, transvections_z2=args.transvections))
     g, target = _setup(preset, args.ring)
     schemes = rank7_schemes(g, args.seeds)
     # every residual on the way along a rank-7 scheme -> the moves that stay on one
@@ -135,12 +138,13 @@ def path(args: argparse.Namespace) -> dict:
     params = learner.load_params(args.params, player.agent.init(jax.random.PRNGKey(0)))
     on_path, proposed, left, rank7 = [0] * 7, [0] * 7, [0] * 8, 0
     for r in range(args.rounds):
-        states, _ = player.initial_states(np.random.default_rng([args.seed, r]), preset.acting.games)
+        states, changes = player.initial_states(np.random.default_rng([args.seed, r]), preset.acting.games)
         traj = player._play(params, jax.random.PRNGKey(1000 * args.seed + r), states)
         res, cand = np.asarray(traj.residual), np.asarray(traj.actions)
         for b in range(res.shape[1]):
+            back = changes[b].inverse()  # acting basis -> the target's own
             for j in range(8):          # res[j]: the residual before move j
-                moves = good.get(res[j, b].tobytes())
+                moves = good.get(back.tensor(res[j, b]).astype(np.int8).tobytes())
                 if moves is None:
                     left[j] += 1
                     break
@@ -148,8 +152,9 @@ def path(args: argparse.Namespace) -> dict:
                     rank7 += 1
                     break
                 on_path[j] += 1
-                proposed[j] += bool(set(map(tuple, demos.canonicalize(g, cand[j, b]))) & moves)
-    return {"ring": args.ring, "k": args.k, "simulations": preset.search.num_simulations,
+                proposed[j] += bool(set(map(tuple, demos.canonicalize(g, back.factors(g, cand[j, b])))) & moves)
+    return {"ring": args.ring, "k": args.k, "transvections": args.transvections,
+            "simulations": preset.search.num_simulations,
             "rank7_schemes": len(schemes), "residuals_on_paths": len(good),
             "games": args.rounds * preset.acting.games,
             "on_a_path_before_move": on_path, "with_a_right_candidate": proposed,
@@ -189,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default=None, help="parameters (default: agents/AGENT-2x2x2-RING.npz)")
     ap.add_argument("--k", type=int, default=16, help="actions sampled per state (hits, path)")
     ap.add_argument("--rounds", type=int, default=10, help="rounds of the preset's games (path)")
+    ap.add_argument("--transvections", type=int, default=0,
+                    help="play each game in a random basis of this many elementary matrices per mode (path; 0: own basis)")
     ap.add_argument("--seeds", type=int, default=400, help="local-search seeds collecting rank-7 schemes (path)")
     ap.add_argument("--states", type=int, default=128, help="states per row (hits)")
     ap.add_argument("--updates", type=int, default=200, help="updates in all (imitate)")

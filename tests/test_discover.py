@@ -89,6 +89,29 @@ def test_tiny_campaign_on_2x2x2_runs_out_of_time(tmp_path):
 
 
 @pytest.mark.parametrize("ring", ["Z", "Z2"])
+def test_games_start_in_bases_scrambled_as_the_ring_asks(ring, tmp_path):
+    """Each acting basis is ``transvections_for(ring)`` elementary matrices from a
+    (signed) permutation: over Z2 (4 by default) far from one, over Z (0 here) one."""
+    import dataclasses
+
+    tiny = presets.load_preset("tiny")
+    acting = dataclasses.replace(tiny.acting, basis_change=1.0, transvections=0)
+    assert acting.transvections_for("Z2") == 4 and acting.transvections_for("Z") == 0
+    spec = CampaignSpec(shape=(2, 2, 2), ring=ring, preset=dataclasses.replace(tiny, acting=acting),
+                        store=str(tmp_path / "s.db"))
+    player = Campaign(spec).make_player()
+    _, changes = player.initial_states(np.random.default_rng(0), 32)
+    ones = [int((np.abs(m) == 1).sum()) for ch in changes for m in ch.mats]   # 4 for a permutation
+    if ring == "Z":
+        assert ones == [4] * 96
+    else:
+        assert np.mean(ones) > 6
+    target = player.target.astype(np.int64)
+    for ch in changes:                                  # each change is undone exactly
+        assert np.array_equal(ch.inverse().tensor(ch.tensor(target)), target % 2 if ring == "Z2" else target)
+
+
+@pytest.mark.parametrize("ring", ["Z", "Z2"])
 def test_schemes_are_mapped_back_from_the_acting_basis(ring, tmp_path):
     """A solved game in a changed basis becomes a valid scheme of the original target."""
     from alphaalgo import catalog

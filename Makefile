@@ -44,11 +44,15 @@ bench-localsearch: setup
 
 bench-discover: setup
 	$(BIN)/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 --seeds 0,1,2,3,4 --time-limit 600
+	$(BIN)/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z2 --target-rank 7 --seeds 0,1,2,3,4 --time-limit 600
+	$(BIN)/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z2 --target-rank 7 --seeds 0,1,2,3,4 --time-limit 180 \
+		--agent small-agent-only --params agents/small-2x2x2-Z2.npz
 
 # Campaign throughput (games/s, simulations/s): local backend, Ray with 1 and 2 actors.
 bench-agent: setup
 	$(BIN)/python benchmarks/bench_agent_policy.py hits
-	$(BIN)/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 10
+	$(BIN)/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 40
+	$(BIN)/python benchmarks/bench_agent_policy.py path --ring Z2 --rounds 40 --transvections 4
 	$(BIN)/python benchmarks/bench_agent_policy.py imitate --updates 200
 	$(BIN)/python benchmarks/bench_agent_policy.py imitate --updates 200 --augment
 

@@ -92,8 +92,6 @@ def test_tiny_campaign_on_2x2x2_runs_out_of_time(tmp_path):
 def test_games_start_in_bases_scrambled_as_the_ring_asks(ring, tmp_path):
     """Each acting basis is ``transvections_for(ring)`` elementary matrices from a
     (signed) permutation: over Z2 (4 by default) far from one, over Z (0 here) one."""
-    import dataclasses
-
     tiny = presets.load_preset("tiny")
     acting = dataclasses.replace(tiny.acting, basis_change=1.0, transvections=0)
     assert acting.transvections_for("Z2") == 4 and acting.transvections_for("Z") == 0

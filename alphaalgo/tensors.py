@@ -10,9 +10,18 @@ coefficients of A in the r-th product; ``v`` likewise ``m×p`` for B and ``w``
 
 Rational schemes (AlphaTensor's float files hold ±0.5, ±0.125) are held exactly:
 each factor matrix is an integer matrix over one positive denominator, so
-``u = U / du``.  Verification is integer arithmetic throughout, never floating
-point: a scheme is valid over Z when ``Σ_r U⊗V⊗W == du·dv·dw · T`` exactly, and
-over Z2 (integer factors only) when that holds mod 2.
+``u = U / du``; Gaussian-rational schemes (AlphaEvolve's ⟨4,4,4⟩ rank 48) add
+integer imaginary parts over the same denominators.  Verification is integer
+arithmetic throughout, never floating point: a scheme is valid in characteristic
+0 when ``Σ_r U⊗V⊗W == du·dv·dw · T`` exactly, and mod p when that holds mod p
+(denominators must then be prime to p).
+
+Rings.  A scheme is *held* in one of three arithmetics (``Scheme.ring``): ``"Z"``
+(characteristic 0: integers, rationals, Gaussian rationals), ``"Z2"`` or ``"Z3"``
+(coefficients mod 2 or mod 3).  It is *checked* in one of the rings of
+:data:`RING_LABELS` — ZT (integers in {-1, 0, 1}, valid over every ring), Z, Q,
+Q(i), Z2, Z3 — and labelled with the smallest of them it is valid over
+(:func:`ring_label`).
 """
 
 from __future__ import annotations
@@ -25,8 +34,33 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 
 Ring = Literal["Z", "Z2"]
+#: The rings the search engine and the agent play in.
 RINGS: tuple[str, ...] = ("Z", "Z2")
+#: The arithmetics a :class:`Scheme` may be held in (``Scheme.ring``).
+ARITHMETICS: tuple[str, ...] = ("Z", "Z2", "Z3")
+#: The rings a scheme can be checked in, from the smallest coefficient set up,
+#: then the finite fields: ZT ⊂ Z ⊂ Q ⊂ Q(i); Z2, Z3.
+RING_LABELS: tuple[str, ...] = ("ZT", "Z", "Q", "Q(i)", "Z2", "Z3")
 Shape = tuple[int, int, int]
+
+
+def modulus(ring: str) -> int:
+    """The characteristic of ``ring``: 2 for Z2, 3 for Z3, else 0."""
+    return {"Z2": 2, "Z3": 3}.get(ring, 0)
+
+
+def arithmetic(ring: str) -> str:
+    """The arithmetic a scheme checked in ``ring`` is held in (``Z``, ``Z2`` or ``Z3``)."""
+    if ring not in RING_LABELS and ring not in ARITHMETICS:
+        raise ValueError(f"unknown ring {ring!r}; expected one of {', '.join(RING_LABELS)}")
+    return ring if ring in ("Z2", "Z3") else "Z"
+
+
+def reduce_mod(mat: np.ndarray, p: int) -> np.ndarray:
+    """Integers mod ``p``: ``{0, 1}`` for p = 2, balanced ``{-1, 0, 1}`` for p = 3."""
+    if p == 2:
+        return np.asarray(mat) % 2
+    return (np.asarray(mat) + 1) % 3 - 1
 
 _INT64_LIMIT = 2**62  # headroom below 2**63 for the partial sums of verification
 
@@ -66,10 +100,15 @@ class Scheme:
       u: integer numerators of the first factors, ``int64 (S1, R)``.
       v: integer numerators of the second factors, ``int64 (S2, R)``.
       w: integer numerators of the third factors, ``int64 (S3, R)``.
-      ring: ``"Z"`` (exact over the integers/rationals) or ``"Z2"`` (mod 2).
+      ring: the arithmetic it is held in: ``"Z"`` (characteristic 0: integers,
+        rationals, Gaussian rationals), ``"Z2"`` (mod 2, entries 0/1) or
+        ``"Z3"`` (mod 3, entries -1/0/1).
       shape: ``(n, m, p)`` when the target is the matmul tensor ⟨n,m,p⟩, else ``None``.
       denominators: positive ``(du, dv, dw)``; the factors are ``u/du``, ``v/dv``, ``w/dw``.
       target: the explicit target ``(S1, S2, S3)`` when ``shape`` is ``None``.
+      imag: ``None``, or the integer numerators of the imaginary parts
+        ``(ui (S1, R), vi (S2, R), wi (S3, R))`` over the same denominators: the
+        factors are then ``(u + i·ui)/du`` and so on (only with ring ``"Z"``).
     """
 
     u: np.ndarray
@@ -79,6 +118,7 @@ class Scheme:
     shape: Shape | None = None
     denominators: tuple[int, int, int] = (1, 1, 1)
     target: np.ndarray | None = None
+    imag: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         u = _as_int_matrix(self.u, "u")
@@ -88,15 +128,26 @@ class Scheme:
             raise ValueError(
                 f"factors disagree on the rank: u has {u.shape[1]} columns, "
                 f"v {v.shape[1]}, w {w.shape[1]}")
-        if self.ring not in RINGS:
-            raise ValueError(f"unknown ring {self.ring!r}; expected one of {', '.join(RINGS)}")
+        if self.ring not in ARITHMETICS:
+            raise ValueError(f"unknown ring {self.ring!r}; expected one of {', '.join(ARITHMETICS)}")
         dens = tuple(int(d) for d in self.denominators)
         if len(dens) != 3 or any(d < 1 for d in dens):
             raise ValueError(f"denominators must be three positive integers, got {self.denominators}")
-        if self.ring == "Z2":
+        imag = None
+        if self.imag is not None:
+            if self.ring != "Z":
+                raise ValueError("imaginary parts need ring 'Z' (characteristic 0)")
+            imag = [_as_int_matrix(x, f"{name} (imaginary part)")
+                    for x, name in zip(self.imag, "uvw")]
+            if [x.shape for x in imag] != [u.shape, v.shape, w.shape]:
+                raise ValueError("imaginary parts must have the shapes of u, v and w")
+            if not any(np.any(x) for x in imag):
+                imag = None
+        p = modulus(self.ring)
+        if p:
             if dens != (1, 1, 1):
-                raise ValueError("a Z2 scheme cannot have denominators")
-            u, v, w = u % 2, v % 2, w % 2
+                raise ValueError(f"a {self.ring} scheme cannot have denominators")
+            u, v, w = reduce_mod(u, p), reduce_mod(v, p), reduce_mod(w, p)
         if self.shape is not None:
             shape = tuple(int(d) for d in self.shape)
             if len(shape) != 3 or any(d < 1 for d in shape):
@@ -125,18 +176,23 @@ class Scheme:
             object.__setattr__(self, "target", tgt)
         # Reduce each factor matrix by the gcd it shares with its denominator.
         mats = []
+        imags = []
         new_dens = []
-        for mat, d in zip((u, v, w), dens):
-            g = math.gcd(d, *(int(x) for x in np.unique(np.abs(mat)))) if d > 1 else 1
+        for pos, (mat, d) in enumerate(zip((u, v, w), dens)):
+            im = imag[pos] if imag is not None else np.zeros((0,), np.int64)
+            g = (math.gcd(d, *(int(x) for x in np.unique(np.abs(mat))),
+                          *(int(x) for x in np.unique(np.abs(im)))) if d > 1 else 1)
             if g > 1:
-                mat, d = mat // g, d // g
-            mat = np.ascontiguousarray(mat)
-            mat.flags.writeable = False
-            mats.append(mat)
+                mat, im, d = mat // g, im // g, d // g
+            for arr, out in ((mat, mats), (im, imags)):
+                arr = np.ascontiguousarray(arr)
+                arr.flags.writeable = False
+                out.append(arr)
             new_dens.append(d)
         object.__setattr__(self, "u", mats[0])
         object.__setattr__(self, "v", mats[1])
         object.__setattr__(self, "w", mats[2])
+        object.__setattr__(self, "imag", tuple(imags) if imag is not None else None)
         object.__setattr__(self, "denominators", tuple(new_dens))
 
     # ------------------------------------------------------------------ basics
@@ -152,8 +208,19 @@ class Scheme:
 
     @property
     def is_integral(self) -> bool:
-        """True when every coefficient is an integer (all denominators 1)."""
-        return self.denominators == (1, 1, 1)
+        """True when every coefficient is an integer (all denominators 1, no imaginary part)."""
+        return self.denominators == (1, 1, 1) and self.imag is None
+
+    @property
+    def is_real(self) -> bool:
+        """True when the scheme computes over the reals: characteristic 0, no imaginary part."""
+        return self.ring == "Z" and self.imag is None
+
+    def take_terms(self, cols: Sequence[int] | np.ndarray) -> "Scheme":
+        """The scheme made of the terms ``cols`` (indices into ``range(R)``), in that order."""
+        cols = np.asarray(cols, dtype=np.int64)
+        imag = None if self.imag is None else tuple(x[:, cols] for x in self.imag)
+        return self.replace(u=self.u[:, cols], v=self.v[:, cols], w=self.w[:, cols], imag=imag)
 
     def target_tensor(self) -> np.ndarray:
         """The tensor this scheme decomposes, ``int64 (S1, S2, S3)``."""
@@ -163,7 +230,8 @@ class Scheme:
         return self.target
 
     def factors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The factors as exact rationals: three ``object`` arrays of ``Fraction``."""
+        """The factors as exact rationals: three ``object`` arrays of ``Fraction``
+        (the real parts, for a Gaussian scheme)."""
         return tuple(  # type: ignore[return-value]
             np.vectorize(lambda x, d=d: Fraction(int(x), d), otypes=[object])(mat)
             for mat, d in zip((self.u, self.v, self.w), self.denominators))
@@ -171,9 +239,11 @@ class Scheme:
     def max_abs_coefficient(self) -> Fraction:
         """Largest |coefficient| over the three factors."""
         best = Fraction(0)
-        for mat, d in zip((self.u, self.v, self.w), self.denominators):
-            if mat.size:
-                best = max(best, Fraction(int(np.abs(mat).max()), d))
+        imag = self.imag or (None, None, None)
+        for mat, im, d in zip((self.u, self.v, self.w), imag, self.denominators):
+            for part in (mat, im):
+                if part is not None and part.size:
+                    best = max(best, Fraction(int(np.abs(part).max()), d))
         return best
 
     def replace(self, **changes) -> "Scheme":
@@ -182,8 +252,9 @@ class Scheme:
 
     def __repr__(self) -> str:
         what = f"⟨{self.shape[0]},{self.shape[1]},{self.shape[2]}⟩" if self.shape else f"target{self.sizes}"
-        dens = "" if self.is_integral else f", denominators={self.denominators}"
-        return f"Scheme({what}, rank={self.rank}, ring={self.ring}{dens})"
+        dens = "" if self.denominators == (1, 1, 1) else f", denominators={self.denominators}"
+        gauss = ", gaussian" if self.imag is not None else ""
+        return f"Scheme({what}, rank={self.rank}, ring={self.ring}{dens}{gauss})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scheme):
@@ -193,7 +264,10 @@ class Scheme:
                 and np.array_equal(self.u, other.u) and np.array_equal(self.v, other.v)
                 and np.array_equal(self.w, other.w)
                 and (self.target is None) == (other.target is None)
-                and (self.target is None or np.array_equal(self.target, other.target)))
+                and (self.target is None or np.array_equal(self.target, other.target))
+                and (self.imag is None) == (other.imag is None)
+                and (self.imag is None or all(np.array_equal(a, b)
+                                              for a, b in zip(self.imag, other.imag))))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -204,12 +278,19 @@ class Verification:
     """The result of an exact check.
 
     Attributes:
-      valid: True when the scheme reproduces its target exactly in its ring.
-      ring: the ring the check was made in.
+      valid: True when the scheme reproduces its target exactly in ``ring``.
+      ring: the ring the check was made in (one of :data:`RING_LABELS`).
       rank: the scheme's rank.
-      wrong_entries: number of entries where the residual is non-zero.
+      wrong_entries: number of entries where the residual is non-zero (-1 when
+        the scheme's coefficients are not in the ring at all; ``note`` says why).
       first_wrong: up to 10 ``(index, expected, got)`` triples, index ``(a, b, c)``
         into the target and values as exact rationals (strings) over the ring.
+      label: the smallest ring of :data:`RING_LABELS` the scheme is valid over
+        (``None`` if none); set by :func:`verify` when the check passes in
+        characteristic 0 or in the scheme's own finite field.
+      denominators: for label ``Q``/``Q(i)``, the primes the coefficients'
+        denominators need (valid over Z[1/2] when ``(2,)``).
+      note: why the coefficients are not in ``ring``, when ``wrong_entries`` is -1.
     """
 
     valid: bool
@@ -217,29 +298,36 @@ class Verification:
     rank: int
     wrong_entries: int
     first_wrong: tuple[tuple[tuple[int, int, int], str, str], ...] = ()
+    label: str | None = None
+    denominators: tuple[int, ...] = ()
+    note: str = ""
 
     def describe(self) -> str:
         """One line for people."""
         if self.valid:
-            return f"valid over {self.ring}, rank {self.rank}"
+            return f"valid over {describe_ring(self.label or self.ring, self.denominators)}, rank {self.rank}"
+        if self.wrong_entries < 0:
+            return f"INVALID over {self.ring}, rank {self.rank}: {self.note}"
         where = "; ".join(f"T{list(i)} expected {e} got {g}" for i, e, g in self.first_wrong[:3])
+        also = f"; valid over {self.label}" if self.label else ""
         return (f"INVALID over {self.ring}, rank {self.rank}: {self.wrong_entries} wrong "
-                f"entries ({where})")
+                f"entries ({where}){also}")
 
 
-def reconstruct(scheme: Scheme) -> np.ndarray:
-    """Exact ``Σ_r U⊗V⊗W`` of the integer numerators, shape ``(S1, S2, S3)``.
+def describe_ring(label: str, denominators: Sequence[int] = ()) -> str:
+    """``"ZT (every ring)"``, ``"Q (denominators 2, 3)"``, or the label itself."""
+    if label == "ZT":
+        return "ZT (every ring)"
+    if label in ("Q", "Q(i)") and denominators:
+        return f"{label} (denominators {', '.join(str(d) for d in denominators)})"
+    return label
 
-    ``int64`` when no partial sum can overflow it, Python integers (``object``)
-    otherwise; the value is divided by nothing (scale it by the denominators
-    yourself).  Zeros in the factors are skipped, so sparse schemes are cheap.
-    """
-    u, v, w = scheme.u, scheme.v, scheme.w
-    bound = (int(np.abs(u).max(initial=0)) * int(np.abs(v).max(initial=0))
-             * int(np.abs(w).max(initial=0)) * max(scheme.rank, 1))
-    dtype = np.int64 if bound < _INT64_LIMIT else object
-    out = np.zeros(scheme.sizes, dtype=dtype)
-    for r in range(scheme.rank):
+
+def _sum_terms(u: np.ndarray, v: np.ndarray, w: np.ndarray, sizes: tuple[int, int, int],
+               dtype: type) -> np.ndarray:
+    """Exact ``Σ_r u[:, r]⊗v[:, r]⊗w[:, r]`` in ``dtype``, skipping zeros."""
+    out = np.zeros(sizes, dtype=dtype)
+    for r in range(u.shape[1]):
         iu, iv, iw = np.flatnonzero(u[:, r]), np.flatnonzero(v[:, r]), np.flatnonzero(w[:, r])
         if not (len(iu) and len(iv) and len(iw)):
             continue
@@ -248,56 +336,197 @@ def reconstruct(scheme: Scheme) -> np.ndarray:
     return out
 
 
+def _sum_dtype(*mats: np.ndarray, rank: int, extra: int = 1) -> type:
+    bound = extra * max(rank, 1)
+    for m in mats:
+        bound *= int(np.abs(m).max(initial=0))
+    return np.int64 if bound < _INT64_LIMIT else object
+
+
+def reconstruct(scheme: Scheme) -> np.ndarray:
+    """Exact ``Σ_r U⊗V⊗W`` of the integer numerators, shape ``(S1, S2, S3)``.
+
+    ``int64`` when no partial sum can overflow it, Python integers (``object``)
+    otherwise; the value is divided by nothing (scale it by the denominators
+    yourself).  Zeros in the factors are skipped, so sparse schemes are cheap.
+    For a Gaussian scheme this is the real part (see :func:`reconstruct_gaussian`).
+    """
+    if scheme.imag is not None:
+        return reconstruct_gaussian(scheme)[0]
+    dtype = _sum_dtype(scheme.u, scheme.v, scheme.w, rank=scheme.rank)
+    return _sum_terms(scheme.u, scheme.v, scheme.w, scheme.sizes, dtype)
+
+
+def reconstruct_gaussian(scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
+    """``(real, imaginary)`` parts of ``Σ_r (U+iU')⊗(V+iV')⊗(W+iW')``, exact,
+    each ``(S1, S2, S3)``; the imaginary part is zero for a real scheme."""
+    u, v, w = scheme.u, scheme.v, scheme.w
+    ui, vi, wi = scheme.imag if scheme.imag is not None else (np.zeros_like(u), np.zeros_like(v),
+                                                               np.zeros_like(w))
+    both = [np.maximum(np.abs(a), np.abs(b)) for a, b in ((u, ui), (v, vi), (w, wi))]
+    dtype = _sum_dtype(*both, rank=scheme.rank, extra=4)
+    sizes = scheme.sizes
+    re = _sum_terms(u, v, w, sizes, dtype)
+    im = np.zeros(sizes, dtype=dtype)
+    if scheme.imag is None:
+        return re, im
+    neg = lambda x: -x  # noqa: E731
+    for a, b, c, sign, part in ((u, vi, wi, neg, "re"), (ui, v, wi, neg, "re"),
+                                (ui, vi, w, neg, "re"), (u, v, wi, None, "im"),
+                                (u, vi, w, None, "im"), (ui, v, w, None, "im"),
+                                (ui, vi, wi, neg, "im")):
+        term = _sum_terms(a, b, c, sizes, dtype)
+        term = sign(term) if sign else term
+        if part == "re":
+            re = re + term
+        else:
+            im = im + term
+    return re, im
+
+
 def residual(scheme: Scheme) -> np.ndarray:
-    """``target·du·dv·dw − Σ_r U⊗V⊗W``, exact, reduced mod 2 for Z2 schemes."""
+    """``target·du·dv·dw − Σ_r U⊗V⊗W``, exact, reduced mod p for Z2/Z3 schemes
+    (the real part, for a Gaussian scheme)."""
+    return _residuals(scheme)[0]
+
+
+def _residuals(scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
     scale = int(np.prod(scheme.denominators))
-    rec = reconstruct(scheme)
+    rec, im = reconstruct_gaussian(scheme)
     tgt = scheme.target_tensor()
     if rec.dtype == object or scale * int(np.abs(tgt).max(initial=0)) >= _INT64_LIMIT:
         res = tgt.astype(object) * scale - rec.astype(object)
     else:
         res = tgt * scale - rec
-    if scheme.ring == "Z2":
-        res = res % 2
-    return res
+    p = modulus(scheme.ring)
+    if p:
+        res = res % p
+    return res, -im
+
+
+def _prime_factors(n: int) -> tuple[int, ...]:
+    out, d = [], 2
+    while d * d <= n:
+        if n % d == 0:
+            out.append(d)
+            while n % d == 0:
+                n //= d
+        d += 1
+    if n > 1:
+        out.append(n)
+    return tuple(out)
+
+
+def as_ring(scheme: Scheme, ring: str) -> tuple[Scheme | None, str]:
+    """``scheme`` held in the arithmetic of ``ring``, or ``(None, why not)``.
+
+    Into Z2/Z3 every coefficient is reduced mod p: a rational one needs a
+    denominator prime to p, and a Gaussian scheme has no reduction.  Into Z
+    (characteristic 0) a Z2/Z3 scheme's entries are read as the integers they are.
+    """
+    target_arith = arithmetic(ring)
+    if target_arith == scheme.ring:
+        return scheme, ""
+    p = modulus(target_arith)
+    if p:
+        if scheme.imag is not None:
+            return None, f"a Gaussian (complex) scheme has no reduction mod {p}"
+        if modulus(scheme.ring):
+            return None, f"a {scheme.ring} scheme has no meaning in {target_arith}"
+        bad = [d for d in scheme.denominators if d % p == 0]
+        if bad:
+            return None, f"denominator {bad[0]} is not invertible mod {p}"
+        mats = [m * pow(d, -1, p) for m, d in zip((scheme.u, scheme.v, scheme.w),
+                                                   scheme.denominators)]
+        return Scheme(*mats, ring=target_arith, shape=scheme.shape, target=scheme.target), ""
+    return Scheme(scheme.u, scheme.v, scheme.w, ring="Z", shape=scheme.shape,
+                  target=scheme.target), ""
+
+
+def _membership(scheme: Scheme, ring: str) -> str:
+    """Why the coefficients of a characteristic-0 scheme are not in ``ring`` ('' if they are)."""
+    if ring in ("ZT", "Z", "Q") and scheme.imag is not None:
+        return f"complex coefficients (the scheme needs Q(i), not {ring})"
+    if ring in ("ZT", "Z") and scheme.denominators != (1, 1, 1):
+        dens = _prime_factors(math.lcm(*scheme.denominators))
+        return (f"non-integer coefficients (denominators {', '.join(map(str, dens))}); "
+                f"valid over Q at best")
+    if ring == "ZT" and any(np.abs(m).max(initial=0) > 1 for m in (scheme.u, scheme.v, scheme.w)):
+        return "coefficients outside {-1, 0, 1}; valid over Z at best"
+    return ""
+
+
+def _smallest_char0(scheme: Scheme) -> tuple[str, tuple[int, ...]]:
+    """The smallest of ZT, Z, Q, Q(i) holding the coefficients of a characteristic-0 scheme."""
+    for ring in ("ZT", "Z", "Q"):
+        if not _membership(scheme, ring):
+            return ring, ()
+    return "Q(i)", _prime_factors(math.lcm(*scheme.denominators))
 
 
 def verify(scheme: Scheme, ring: str | None = None) -> Verification:
-    """Check ``scheme`` exactly, in ``ring`` (default: the scheme's own ring).
+    """Check ``scheme`` exactly in ``ring`` and label it with the smallest ring it is valid over.
 
-    A scheme read as Z may be checked in Z2 (its coefficients reduced mod 2; a
-    rational one must have odd denominators), and a Z2 scheme may be checked in
-    Z, where its 0/1 factors must hold over the integers.
+    ``ring`` is one of :data:`RING_LABELS` (or an arithmetic name); by default
+    the scheme's own: ``Q(i)`` (i.e. any exact characteristic-0 coefficients)
+    for ring ``"Z"``, else its finite field.  A characteristic-0 scheme checked
+    in Z2/Z3 is reduced mod p (denominators must be prime to p); a Z2/Z3 scheme
+    checked in characteristic 0 has its entries read as integers.  ``ZT``, ``Z``
+    and ``Q`` also require the coefficients to lie in them.
     """
-    ring = ring or scheme.ring
-    if ring not in RINGS:
-        raise ValueError(f"unknown ring {ring!r}; expected one of {', '.join(RINGS)}")
-    if ring == "Z2" and scheme.ring != "Z2":
-        dens = scheme.denominators
-        if any(d % 2 == 0 for d in dens):
-            # 1/2 has no meaning mod 2: the scheme is not a Z2 scheme.
-            return Verification(False, ring, scheme.rank, -1, ())
-        inv = [pow(d, -1, 2) for d in dens]  # = 1 for odd d
-        scheme = Scheme(scheme.u * inv[0], scheme.v * inv[1], scheme.w * inv[2], ring="Z2",
-                        shape=scheme.shape, target=scheme.target)
-    elif ring == "Z" and scheme.ring != "Z":
-        scheme = Scheme(scheme.u, scheme.v, scheme.w, ring="Z", shape=scheme.shape,
-                        target=scheme.target)
-    res = residual(scheme)
-    bad = np.argwhere(res != 0)
+    if ring is None:
+        ring = "Q(i)" if scheme.ring == "Z" else scheme.ring
+    if ring not in RING_LABELS:
+        if ring not in ARITHMETICS:
+            raise ValueError(f"unknown ring {ring!r}; expected one of {', '.join(RING_LABELS)}")
+        ring = "Q(i)" if ring == "Z" else ring
+    held, why = as_ring(scheme, ring)
+    if held is None:
+        return Verification(False, ring, scheme.rank, -1, (), note=why)
+    res, res_im = _residuals(held)
+    bad = np.argwhere((res != 0) | (res_im != 0))
+    p = modulus(held.ring)
     if len(bad) == 0:
-        return Verification(True, ring, scheme.rank, 0, ())
-    scale = int(np.prod(scheme.denominators))
-    tgt = scheme.target_tensor()
+        if p:
+            return Verification(True, ring, scheme.rank, 0, (), label=ring)
+        label, dens = _smallest_char0(held)
+        why = _membership(held, ring)
+        if why:
+            return Verification(False, ring, scheme.rank, -1, (), label=label,
+                                denominators=dens, note=why)
+        if label in ("Q", "Q(i)"):
+            dens = _prime_factors(math.lcm(*held.denominators))
+        return Verification(True, ring, scheme.rank, 0, (), label=label, denominators=dens)
+    scale = int(np.prod(held.denominators))
+    tgt = held.target_tensor()
     first = []
     for idx in bad[:10]:
         a, b, c = (int(x) for x in idx)
         expected = int(tgt[a, b, c])
-        got_scaled = Fraction(int(tgt[a, b, c]) * scale - int(res[a, b, c]), scale)
-        if ring == "Z2":
-            expected, got_scaled = expected % 2, Fraction(int(got_scaled) % 2)
-        first.append(((a, b, c), str(expected), str(got_scaled)))
+        got_re = Fraction(expected * scale - int(res[a, b, c]), scale)
+        got = str(got_re)
+        if p:
+            expected, got = expected % p, str(int(got_re) % p)
+        elif res_im[a, b, c]:
+            got = f"{got_re}{-Fraction(int(res_im[a, b, c]), scale):+}i"
+        first.append(((a, b, c), str(expected), got))
     return Verification(False, ring, scheme.rank, int(len(bad)), tuple(first))
+
+
+def ring_label(scheme: Scheme) -> Verification:
+    """The smallest ring of :data:`RING_LABELS` the scheme is valid over.
+
+    Characteristic 0 first (ZT, Z, Q with its denominators, Q(i)), then Z2 and
+    Z3; ``.label`` is ``None`` when the scheme is valid over none of them.
+    """
+    check = verify(scheme)
+    if check.valid or modulus(scheme.ring):
+        return check
+    for ring in ("Z2", "Z3"):
+        alt = verify(scheme, ring)
+        if alt.valid:
+            return dataclasses.replace(check, label=ring)
+    return check
 
 
 def is_valid(scheme: Scheme, ring: str | None = None) -> bool:
@@ -349,8 +578,9 @@ def rotate(scheme: Scheme) -> Scheme:
     du, dv, dw = scheme.denominators
     shape = None if scheme.shape is None else (scheme.shape[1], scheme.shape[2], scheme.shape[0])
     target = None if scheme.target is None else np.transpose(scheme.target, (1, 2, 0))
+    imag = None if scheme.imag is None else (scheme.imag[1], scheme.imag[2], scheme.imag[0])
     return Scheme(scheme.v, scheme.w, scheme.u, ring=scheme.ring, shape=shape,
-                  denominators=(dv, dw, du), target=target)
+                  denominators=(dv, dw, du), target=target, imag=imag)
 
 
 def _transpose_rows(mat: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -371,7 +601,12 @@ def transpose(scheme: Scheme) -> Scheme:
     u2 = _transpose_rows(scheme.v, m, p)   # Bᵀ: (p, m)
     v2 = _transpose_rows(scheme.u, n, m)   # Aᵀ: (m, n)
     w2 = _transpose_rows(scheme.w, p, n)   # C : (n, p)
-    return Scheme(u2, v2, w2, ring=scheme.ring, shape=(p, m, n), denominators=(dv, du, dw))
+    imag = None
+    if scheme.imag is not None:
+        ui, vi, wi = scheme.imag
+        imag = (_transpose_rows(vi, m, p), _transpose_rows(ui, n, m), _transpose_rows(wi, p, n))
+    return Scheme(u2, v2, w2, ring=scheme.ring, shape=(p, m, n), denominators=(dv, du, dw),
+                  imag=imag)
 
 
 def _int_inverse(mat: np.ndarray, ring: str) -> tuple[np.ndarray, int]:
@@ -436,6 +671,8 @@ def change_basis(scheme: Scheme, p_mat: np.ndarray, q_mat: np.ndarray,
     """
     if scheme.shape is None:
         raise ValueError("a basis change needs a matmul scheme (a shape)")
+    if scheme.imag is not None or scheme.ring == "Z3":
+        raise ValueError(f"basis changes are for real Z/Q and Z2 schemes, not {scheme!r}")
     n, m, p = scheme.shape
     mats = [np.asarray(x, dtype=np.int64) for x in (p_mat, q_mat, r_mat)]
     for mat, size, name in zip(mats, (n, m, p), "PQR"):
@@ -461,6 +698,8 @@ def kron(a: Scheme, b: Scheme) -> Scheme:
         raise ValueError("the tensor product needs two matmul schemes (shapes)")
     if a.ring != b.ring:
         raise ValueError(f"cannot multiply a {a.ring} scheme by a {b.ring} scheme")
+    if a.imag is not None or b.imag is not None:
+        raise ValueError("the tensor product of Gaussian schemes is not supported")
     (n1, m1, p1), (n2, m2, p2) = a.shape, b.shape
 
     def kr(x: np.ndarray, rows1: int, cols1: int, y: np.ndarray, rows2: int, cols2: int) -> np.ndarray:
@@ -482,13 +721,16 @@ def permute_terms(scheme: Scheme, order: Sequence[int]) -> Scheme:
     order = np.asarray(order, dtype=np.int64)
     if sorted(order.tolist()) != list(range(scheme.rank)):
         raise ValueError("order must be a permutation of the terms")
-    return scheme.replace(u=scheme.u[:, order], v=scheme.v[:, order], w=scheme.w[:, order])
+    return scheme.take_terms(order)
 
 
 def drop_zero_terms(scheme: Scheme) -> Scheme:
     """The scheme without terms whose product is identically zero."""
-    keep = np.flatnonzero(np.any(scheme.u, 0) & np.any(scheme.v, 0) & np.any(scheme.w, 0))
-    return scheme.replace(u=scheme.u[:, keep], v=scheme.v[:, keep], w=scheme.w[:, keep])
+    im = scheme.imag or (scheme.u * 0, scheme.v * 0, scheme.w * 0)
+    keep = np.flatnonzero((np.any(scheme.u, 0) | np.any(im[0], 0))
+                          & (np.any(scheme.v, 0) | np.any(im[1], 0))
+                          & (np.any(scheme.w, 0) | np.any(im[2], 0)))
+    return scheme.take_terms(keep)
 
 
 # ------------------------------------------------------------ canonical form
@@ -514,11 +756,18 @@ def canonical_form(scheme: Scheme) -> tuple:
     """
     terms = []
     du, dv, dw = scheme.denominators
+    if scheme.imag is not None:
+        # Gaussian schemes: only the order of the terms is free.
+        parts = (scheme.u, scheme.imag[0], scheme.v, scheme.imag[1], scheme.w, scheme.imag[2])
+        terms = sorted(tuple(tuple(int(x) for x in m[:, r]) for m in parts)
+                       for r in range(scheme.rank))
+        return ((scheme.ring + "(i)", scheme.shape if scheme.shape is not None else scheme.sizes,
+                 scheme.denominators), tuple(terms))
     for r in range(scheme.rank):
         cu = [int(x) for x in scheme.u[:, r]]
         cv = [int(x) for x in scheme.v[:, r]]
         cw = [int(x) for x in scheme.w[:, r]]
-        if scheme.ring == "Z2":
+        if modulus(scheme.ring):
             terms.append((tuple(cu), tuple(cv), tuple(cw)))
             continue
         pu, su = _primitive(cu)

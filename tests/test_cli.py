@@ -68,7 +68,7 @@ def test_verify_rejects_a_changed_coefficient(capsys, tmp_path, reference_dir):
     ("bad.csv", b"1,2", "unknown extension"),
     ("junk.npz", b"not a zip", "not a readable"),
     ("half.json", b'{"format": ', "malformed JSON"),
-    ("t.txt", b"(a11)*(b11)", "expected"),
+    ("t.txt", b"(a11)*(b11)", "A, B and C factors"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, tmp_path, name, content, message):
     path = tmp_path / name

@@ -57,7 +57,7 @@ def test_json_keeps_provenance_and_verification(tmp_path):
                                               {"source": "unit test", "command": "x"})])
     import json
     obj = json.loads(path.read_text())
-    assert obj["rank"] == 7 and obj["shape"] == [2, 2, 2] and obj["ring"] == "Z"
+    assert obj["rank"] == 7 and obj["shape"] == [2, 2, 2] and obj["ring"] == "ZT"
     assert obj["verification"]["valid"] is True
     rec = formats.read_scheme(path)
     assert rec.name == "Strassen" and rec.provenance["source"] == "unit test"
@@ -158,13 +158,13 @@ def test_truncated_npz(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ('{"format": "alphaalgo-scheme"', "malformed JSON"),
-    ('{"format": "other"}', "not an alphaalgo-scheme"),
+    ('{"format": "other"}', "neither an alphaalgo scheme"),
     ('{"format": "alphaalgo-scheme", "version": 1, "ring": "Z", "rank": 2, "shape": [2,2,2],'
      ' "products": ["(a11)*(b11)*(c11)"]}', "does not match"),
     ('{"format": "alphaalgo-scheme", "version": 1, "ring": "Z", "rank": 1, "shape": [1,1,1],'
      ' "products": ["(a22)*(b11)*(c11)"]}', "outside the shape"),
     ('{"format": "alphaalgo-scheme", "version": 1, "ring": "Z2", "rank": 1, "shape": [1,1,1],'
-     ' "products": ["(1/2*a11)*(b11)*(c11)"]}', "integer"),
+     ' "products": ["(1/2*a11)*(b11)*(c11)"]}', "denominator 2 has no meaning in Z2"),
 ])
 def test_malformed_json(tmp_path, text, message):
     path = tmp_path / "x.json"
@@ -177,7 +177,7 @@ def test_malformed_json(tmp_path, text, message):
     ("(a11)*(b11)\n", "line 1"),
     ("(a11+)*(b11)*(c11)\n", "line 1"),
     ("(a11)*(q11)*(c11)\n", "unknown variable"),
-    ("(b11)*(a11)*(c11)\n", "factor 1"),
+    ("(a11)*(a12)*(c11)\n", "two factors of the same matrix"),
 ])
 def test_malformed_text(tmp_path, text, message):
     path = tmp_path / "x.txt"

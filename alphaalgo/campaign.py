@@ -320,7 +320,13 @@ class Campaign:
         self.stats.rounds += 1
         self.stats.games += played.games
 
-    def _pretrain(self, step: int, steps: int) -> None:
+    def _checkpoint_due(self, store) -> None:
+        """A checkpoint when ``checkpoint_seconds`` have passed since the last one."""
+        if time.monotonic() - self._last_checkpoint >= self.spec.preset.replay.checkpoint_seconds:
+            self._checkpoint(store)
+            self._last_checkpoint = time.monotonic()
+
+    def _pretrain(self, step: int, steps: int, store=None) -> None:
         """Updates from ``step`` to ``steps`` on synthetic demonstrations before the
         first game, in chunks (each with its own generator, seeded by the campaign's
         seed and the step), for at most ``PRETRAIN_SHARE`` of the time limit: on
@@ -332,6 +338,8 @@ class Campaign:
             self._train(n, np.random.default_rng([self.spec.seed, 0, step]))
             step += n
             self._tick()
+            if store is not None:
+                self._checkpoint_due(store)
             if step < steps and time.monotonic() >= stop:
                 self.log(f"pretraining stopped at update {step} of {steps} "
                          f"({PRETRAIN_SHARE:.0%} of the time limit)")
@@ -378,11 +386,18 @@ class Campaign:
         self.campaign_id, self.name = cid, name
 
     def _resume(self, store, template: learner.TrainState) -> bool:
-        """Load the latest checkpoint, replay and best scheme; False if there is none."""
-        ck = store.latest_checkpoint(self.campaign_id)
-        if ck is None:
+        """Load the newest readable checkpoint (falling back past a truncated or
+        damaged one), the replay and the best scheme; False if there is none."""
+        ck = loaded = None
+        for ck in store.checkpoints(self.campaign_id):
+            try:
+                loaded = learner.load_checkpoint(ck[1], template)
+                break
+            except ValueError as exc:
+                self.log(f"warning: skipping an unreadable checkpoint ({exc})")
+        if loaded is None or ck is None:
             return False
-        state, meta = learner.load_checkpoint(ck[1], template)
+        state, meta = loaded
         self._call("set_state", state)
         self.stats.rounds = int(meta.get("rounds", 0))
         self.stats.games = int(meta.get("games", 0))
@@ -431,9 +446,12 @@ class Campaign:
             if spec.warm_start:
                 self._warm_start()
             step = self._call("get_state").step if resumed else 0
+            if not resumed:  # from the first second on, a kill resumes this campaign
+                self._checkpoint(store)
+            self._last_checkpoint = time.monotonic()
             # Given parameters are pretrained already (also when resuming such a campaign).
             if step < pre.replay.pretrain_steps and not spec.params:
-                self._pretrain(step, pre.replay.pretrain_steps)
+                self._pretrain(step, pre.replay.pretrain_steps, store)
             self._act(store, deadline)
             self._checkpoint(store)
             self._tick()
@@ -443,7 +461,6 @@ class Campaign:
         """Rounds of games and updates until the deadline or the target rank (one round at least)."""
         pre = self.spec.preset
         player = self.make_player()
-        last_ck = time.monotonic()
         first = True
         while (first or time.monotonic() < deadline) and not self._reached():
             first = False
@@ -452,9 +469,7 @@ class Campaign:
             self._absorb(store, played)
             self._train(pre.replay.updates_per_round)
             self._tick()
-            if time.monotonic() - last_ck >= pre.replay.checkpoint_seconds:
-                self._checkpoint(store)
-                last_ck = time.monotonic()
+            self._checkpoint_due(store)
 
     def _warm_start(self) -> None:
         from . import catalog

@@ -266,7 +266,6 @@ class RayCampaign(Campaign):
             self._pending[a.play.remote(params, next_round)] = ("play", a)
             next_round += 1
         t_act, sims, played_here = time.monotonic(), 0, 0
-        last_ck = time.monotonic()
         try:
             while self._pending and not self._reached():
                 now = time.monotonic()
@@ -298,9 +297,7 @@ class RayCampaign(Campaign):
                         self._refined(store, job[1], better, np.random.default_rng(job[2]))
                 else:
                     self._benchmarked(store, job[1], ref)
-                if time.monotonic() - last_ck >= pre.replay.checkpoint_seconds:
-                    self._checkpoint(store)
-                    last_ck = time.monotonic()
+                self._checkpoint_due(store)
         finally:
             for ref, job in self._pending.items():
                 if job[0] != "play":

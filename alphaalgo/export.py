@@ -236,8 +236,8 @@ def write_package(out_dir: str | os.PathLike, specs: Sequence[KernelSpec],
         (tmp / "tests").mkdir()
         kernels_meta = {}
         for k in specs:
-            if not tensors.verify(k.scheme, "Z").valid:
-                raise ValueError(f"{k.source}: not valid over Z")
+            if not tensors.verify(k.scheme, "Q").valid:
+                raise ValueError(f"{k.source}: not valid over the rationals")
             if k.backend == "numba":
                 src = numba_source(k.scheme, k.levels, runtime=f"{name}._runtime",
                                    name=k.source, provenance=provenance)

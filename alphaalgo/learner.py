@@ -199,20 +199,55 @@ def save_params(path: str | os.PathLike, params, meta: dict | None = None) -> No
     atomic_write_bytes(path, buf.getvalue())
 
 
+#: Largest parameter or checkpoint file read (decompressed), far above the presets'.
+MAX_PARAMS_BYTES = 2 * 2**30
+
+
+def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The arrays of a parameter or checkpoint ``.npz``, read without pickles.
+
+    Raises ``ValueError`` naming the file for anything that is not such an archive
+    (garbage, a truncated file, a member claiming more than ``MAX_PARAMS_BYTES``).
+    """
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+            if total > MAX_PARAMS_BYTES:
+                raise ValueError(f"{path}: holds {total:,} bytes of arrays; the limit is "
+                                 f"{MAX_PARAMS_BYTES:,}")
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, NotImplementedError,
+            RuntimeError) as exc:
+        raise ValueError(f"{path}: not a readable parameter file ({exc})") from None
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a readable parameter file ({exc})") from None
+
+
 def load_params(path: str | os.PathLike, template) -> Any:
     """Only the parameters of a checkpoint (e.g. shipped pretrained ones)."""
-    with np.load(path, allow_pickle=False) as f:
-        data = {k: f[k] for k in f.files}
+    data = read_arrays(path)
     return _unflatten("params", data, template, str(path))
 
 
 def load_checkpoint(path: str | os.PathLike, template: TrainState) -> tuple[TrainState, dict]:
     """The state saved at ``path``, shaped like ``template``, and its ``meta``."""
-    with np.load(path, allow_pickle=False) as f:
-        data = {k: f[k] for k in f.files}
+    data = read_arrays(path)
     if "__step__" not in data:
         raise ValueError(f"{path}: not an alphaalgo checkpoint")
     params = _unflatten("params", data, template.params, str(path))
     opt_state = _unflatten("opt", data, template.opt_state, str(path))
-    meta = json.loads(str(data["__meta__"])) if "__meta__" in data else {}
+    try:
+        meta = json.loads(str(data["__meta__"])) if "__meta__" in data else {}
+    except json.JSONDecodeError:
+        raise ValueError(f"{path}: unreadable checkpoint metadata") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: unreadable checkpoint metadata")
     return TrainState(params, opt_state, int(data["__step__"])), meta

@@ -79,7 +79,7 @@ class TrainingSettings:
     augment_replay: bool = False
     pretrain_steps: int = 200
     updates_per_round: int = 4
-    checkpoint_seconds: float = 60.0
+    checkpoint_seconds: float = 30.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -109,13 +109,13 @@ class Store:
             if readonly:
                 if not self.path.exists():
                     raise StoreError(f"{self.path}: no such store")
-                self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                             timeout=timeout)
+                self._conn = self._open_readonly(timeout)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=timeout)
             self._conn.row_factory = sqlite3.Row
             if not readonly:
+                self._refuse_foreign()
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=FULL")
                 with self._conn:
@@ -132,6 +132,33 @@ class Store:
             raise StoreError(f"{self.path}: not an alphaalgo store of schema version {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------ plumbing
+    def _open_readonly(self, timeout: float) -> sqlite3.Connection:
+        """Read-only: ``mode=ro``; where that cannot work (a WAL store in a read-only
+        folder, whose shared-memory file cannot be made) the file is read as immutable."""
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout)
+
+    def _refuse_foreign(self) -> None:
+        """Refuse, before writing anything, an SQLite file that holds tables but is no store."""
+        tables = {r[0] for r in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        if not tables:
+            return
+        version = None
+        if "meta" in tables:
+            version = self._conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version is None:
+            self._conn.close()
+            raise StoreError(f"{self.path}: an SQLite file that is not an alphaalgo store "
+                             "(refusing to add tables to it)")
+
     def _explain(self, exc: sqlite3.Error) -> str:
         msg = str(exc)
         if "readonly" in msg or "read-only" in msg:
@@ -191,8 +218,11 @@ class Store:
         if not rows:
             raise StoreError(f"{self.path}: no campaign {campaign_id}")
         row = rows[0]
-        return {"id": row["id"], "name": row["name"], "config": json.loads(row["config"]),
-                "created": row["created"]}
+        try:
+            config = json.loads(row["config"])
+        except (ValueError, TypeError, RecursionError):
+            raise StoreError(f"{self.path}: campaign {campaign_id}'s configuration is damaged") from None
+        return {"id": row["id"], "name": row["name"], "config": config, "created": row["created"]}
 
     def campaigns(self) -> list[dict]:
         return [self.campaign(int(r["id"])) for r in self._read("SELECT id FROM campaigns ORDER BY id")]
@@ -227,12 +257,20 @@ class Store:
         return int(row["id"]), inserted
 
     def _stored(self, row: sqlite3.Row) -> StoredScheme:
-        rec = formats.scheme_from_json(json.loads(row["data"]), f"scheme {row['id']}")
-        return StoredScheme(id=int(row["id"]), hash=row["hash"],
-                            shape=tuple(int(x) for x in row["shape"].split(",")),  # type: ignore[arg-type]
-                            ring=row["ring"], rank=int(row["rank"]),
-                            provenance=json.loads(row["provenance"]), created=row["created"],
-                            campaign_id=row["campaign_id"], scheme=rec.scheme)
+        """A row as a StoredScheme; a damaged cell is a ``StoreError`` naming the row."""
+        try:
+            rec = formats.scheme_from_json(json.loads(row["data"]), f"scheme {row['id']}")
+            provenance = json.loads(row["provenance"])
+            if not isinstance(provenance, dict):
+                raise ValueError("provenance is not an object")
+            return StoredScheme(id=int(row["id"]), hash=str(row["hash"]),
+                                shape=tuple(int(x) for x in str(row["shape"]).split(",")),  # type: ignore[arg-type]
+                                ring=str(row["ring"]), rank=int(row["rank"]),
+                                provenance=provenance, created=str(row["created"]),
+                                campaign_id=row["campaign_id"], scheme=rec.scheme)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise StoreError(f"{self.path}: stored scheme #{row['id']} is damaged "
+                             f"({str(exc)[:200]})") from None
 
     @staticmethod
     def _filter(**columns: Any) -> tuple[str, list[Any]]:
@@ -275,9 +313,13 @@ class Store:
         for r in rows:
             at_best = self._read("SELECT COUNT(*) FROM schemes WHERE shape = ? AND ring = ?"
                                  " AND rank = ?", (r["shape"], r["ring"], r["best"]))[0][0]
-            out.append({"shape": [int(x) for x in r["shape"].split(",")], "ring": r["ring"],
-                        "best_rank": int(r["best"]), "schemes_at_best": int(at_best),
-                        "schemes": int(r["total"])})
+            try:
+                out.append({"shape": [int(x) for x in str(r["shape"]).split(",")],
+                            "ring": str(r["ring"]), "best_rank": int(r["best"]),
+                            "schemes_at_best": int(at_best), "schemes": int(r["total"])})
+            except (ValueError, TypeError):
+                raise StoreError(f"{self.path}: a stored shape or rank is damaged "
+                                 f"({r['shape']!r}, {r['best']!r})") from None
         return out
 
     # ---------------------------------------------------------- benchmarks
@@ -342,11 +384,18 @@ class Store:
         self._write("INSERT INTO checkpoints (campaign_id, step, path, created) VALUES (?, ?, ?, ?)",
                     (campaign_id, int(step), str(path), _now()))
 
-    def latest_checkpoint(self, campaign_id: int) -> tuple[int, str] | None:
-        """``(step, path)`` of the newest recorded checkpoint whose file still exists."""
+    def checkpoints(self, campaign_id: int) -> list[tuple[int, str]]:
+        """``(step, path)`` of every recorded checkpoint whose file still exists, newest first."""
         rows = self._read("SELECT step, path FROM checkpoints WHERE campaign_id = ?"
                           " ORDER BY step DESC, id DESC", (campaign_id,))
+        out, seen = [], set()
         for r in rows:
-            if Path(r["path"]).exists():
-                return int(r["step"]), str(r["path"])
-        return None
+            if r["path"] not in seen and Path(r["path"]).exists():
+                seen.add(r["path"])
+                out.append((int(r["step"]), str(r["path"])))
+        return out
+
+    def latest_checkpoint(self, campaign_id: int) -> tuple[int, str] | None:
+        """``(step, path)`` of the newest recorded checkpoint whose file still exists."""
+        found = self.checkpoints(campaign_id)
+        return found[0] if found else None

@@ -79,7 +79,7 @@ def correctness(args: argparse.Namespace) -> int:
         s = catalog.load(entry)
         n, m, p = s.shape
         for backend in backends:
-            if not tensors.verify(s, "Z").valid:
+            if not tensors.verify(s, "Q").valid:
                 try:
                     compile_kernel(s, backend, 1)
                     rows.append((entry.id, backend, "-", "NOT REFUSED", "", ""))

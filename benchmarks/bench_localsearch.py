@@ -116,7 +116,7 @@ def cmd_rank(args: argparse.Namespace) -> None:
                        "max_abs_coefficient": (str(lifted.max_abs_coefficient())
                                                if lifted is not None else None)}
         if lifted is not None:
-            assert tensors.verify(lifted, "Z").valid
+            assert tensors.verify(lifted, "Q").valid
             best = lifted
     if args.out:
         formats.write_schemes(args.out, [formats.SchemeRecord(

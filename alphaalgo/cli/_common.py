@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
-from typing import NoReturn
+from typing import NoReturn, Sequence
 
-from .. import formats
-from ..tensors import RINGS, Shape
+from .. import formats, limits
+from ..tensors import RING_LABELS, RINGS, Shape
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 
@@ -39,8 +41,11 @@ def shape_arg(text: str) -> Shape:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_ring(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--ring", choices=RINGS, default=None, help=help)
+def add_ring(parser: argparse.ArgumentParser, help: str, all_rings: bool = False) -> None:
+    """``--ring``: the search rings (Z, Z2), or with ``all_rings`` every ring a scheme
+    can be read and checked in (ZT, Z, Q, Q(i), Z2, Z3)."""
+    parser.add_argument("--ring", choices=RING_LABELS if all_rings else RINGS, default=None,
+                        help=help)
 
 
 def read_records(path: str, ring: str | None = None, shape: Shape | None = None
@@ -60,3 +65,60 @@ def read_record(path: str, ring: str | None = None, shape: Shape | None = None,
         return formats.read_scheme(path, ring=ring, shape=shape, key=key)
     except formats.FormatError as exc:
         raise UsageError(str(exc)) from None
+
+
+# ------------------------------------------------------------ argument types
+def int_range(lo: int, hi: int, what: str = "value"):
+    """argparse type: an integer in ``lo..hi``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(limits.check_digits(text.strip().lstrip("+-"), what) and text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                str(exc) if "digits" in str(exc) else f"{what} must be an integer, got {text!r}"
+            ) from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo:,} and {hi:,}, got {value}")
+        return value
+    return parse
+
+
+#: A random seed: 0 .. 2**32 - 1 (numpy's and JAX's seeds).
+seed_arg = int_range(0, 2**32 - 1, "seed")
+#: Recursion levels of a kernel.
+levels_arg = int_range(1, limits.MAX_LEVELS, "levels")
+
+
+def seconds_arg(text: str) -> float:
+    """argparse type: a finite, positive number of seconds (no nan, no inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seconds must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"seconds must be a finite positive number, got {text!r}")
+    if value > 10 * 365 * 86400:
+        raise argparse.ArgumentTypeError(f"seconds must be at most ten years, got {text!r}")
+    return value
+
+
+def check_outputs(inputs: Sequence[str | os.PathLike | None],
+                  outputs: Sequence[str | os.PathLike | None]) -> None:
+    """Refuse (``UsageError``) an output path that is also an input, or two outputs that
+    are one file: an output never overwrites an input."""
+    def key(path: str | os.PathLike) -> str:
+        return os.path.realpath(os.fspath(path))
+
+    seen: dict[str, str] = {}
+    for path in inputs:
+        if path is not None:
+            seen[key(path)] = f"input {os.fspath(path)}"
+    for path in outputs:
+        if path is None:
+            continue
+        k = key(path)
+        if k in seen:
+            if seen[k].startswith("output"):
+                raise UsageError(f"{os.fspath(path)}: two outputs name the same file")
+            raise UsageError(f"{os.fspath(path)}: output would overwrite the {seen[k]}")
+        seen[k] = f"output {os.fspath(path)}"

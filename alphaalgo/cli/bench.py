@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import EXIT_OK, UsageError, add_parser
+from .. import limits
+from ._common import (EXIT_OK, UsageError, add_parser, check_outputs, int_range, levels_arg,
+                      seed_arg)
 from .compile import add_scheme_args, level_schemes
 
 DESCRIPTION = """\
@@ -32,14 +34,17 @@ examples:
 def size_arg(text: str) -> tuple[int, int, int]:
     """``N`` or ``M,K,N`` → ``(M, K, N)``."""
     try:
-        parts = tuple(int(x) for x in text.split(","))
+        parts = tuple(int(limits.check_digits(x.strip(), "size")) for x in text.split(","))
     except ValueError:
         parts = ()
     if len(parts) == 1:
         parts = parts * 3
     if len(parts) != 3 or min(parts) < 1:
         raise argparse.ArgumentTypeError(f"size must be N or M,K,N (positive integers), got {text!r}")
-    return parts  # type: ignore[return-value]
+    try:
+        return limits.check_matmul_size(*parts)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,10 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=size_arg, required=True, metavar="N[,K,M]",
                    help="N (square) or M,K,N")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
-    p.add_argument("--levels", type=int, default=None, help="recursion depth (default 1)")
-    p.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed rounds (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--levels", type=levels_arg, default=None,
+                   help=f"recursion depth, 1..{limits.MAX_LEVELS} (default 1)")
+    p.add_argument("--repeats", type=int_range(1, 1000, "--repeats"), default=5,
+                   help="timed rounds (default 5)")
+    p.add_argument("--warmup", type=int_range(0, 100, "--warmup"), default=1,
+                   help="untimed rounds (default 1)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the random inputs")
     p.add_argument("--store", default=None, metavar="PATH", help="record the result in this store")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=run, inner=None)
@@ -61,8 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import bench
 
-    if args.repeats < 1 or args.warmup < 0:
-        raise UsageError("--repeats must be at least 1 and --warmup at least 0")
+    check_outputs([args.file], [args.store])
     scheme = level_schemes(args)[0]
     levels = args.levels or 1
     store = None
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             store = Store(args.store)
         except StoreError as exc:
-            raise UsageError(f"{args.store}: {exc}") from None
+            raise UsageError(str(exc)) from None
     try:
         result = bench.benchmark(scheme, args.backend, args.size, args.dtype, levels,
                                  repeats=args.repeats, warmup=args.warmup, seed=args.seed,

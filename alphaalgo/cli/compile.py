@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from ._common import EXIT_OK, UsageError, add_parser, add_ring, read_record, shape_arg
+from .. import limits
+from ._common import (EXIT_OK, UsageError, add_parser, add_ring, check_outputs, levels_arg,
+                      read_record, shape_arg)
 
 DESCRIPTION = """\
 Write the source of a matmul kernel built from a scheme for <n,m,p>:
@@ -40,7 +42,8 @@ def add_scheme_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", default=None, help="the scheme's name/key when FILE holds several")
     p.add_argument("--shape", type=shape_arg, default=None,
                    help="n,m,p for text files or npz keys that do not name it")
-    add_ring(p, "ring to read the file in (default: the file's own for .json, else Z)")
+    add_ring(p, "ring to read the file in (default: the file's own, else the one its schemes are valid over)",
+             all_rings=True)
 
 
 def level_schemes(args: argparse.Namespace) -> list:
@@ -49,8 +52,6 @@ def level_schemes(args: argparse.Namespace) -> list:
 
     first = read_record(args.file, args.ring, args.shape, args.key)
     inner = [read_record(path, args.ring) for path in (args.inner or [])]
-    if args.levels is not None and args.levels < 1:
-        raise UsageError(f"--levels must be at least 1, got {args.levels}")
     if inner:
         if args.levels is not None and args.levels != 1 + len(inner):
             raise UsageError(f"--levels {args.levels} disagrees with 1 + {len(inner)} --inner schemes")
@@ -62,13 +63,20 @@ def level_schemes(args: argparse.Namespace) -> list:
             codegen.check_real(rec_scheme)
         except codegen.NotAMatmulAlgorithm as exc:
             raise UsageError(str(exc)) from None
+    products = 1
+    for s in schemes:
+        products *= s.rank
+    if products > limits.MAX_FACTOR_ENTRIES:
+        raise UsageError(f"{len(schemes)} levels of rank {schemes[0].rank} make {products:,} "
+                         f"products; the limit is {limits.MAX_FACTOR_ENTRIES:,}")
     return schemes
 
 
 def add_level_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("numba", "jax"), required=True, help="kernel backend")
-    p.add_argument("--levels", type=int, default=None,
-                   help="recursion depth: the scheme applied L times (default 1)")
+    p.add_argument("--levels", type=levels_arg, default=None,
+                   help=f"recursion depth: the scheme applied L times, 1..{limits.MAX_LEVELS} "
+                        "(default 1)")
     p.add_argument("--inner", action="append", metavar="FILE", default=None,
                    help="a scheme for the next level down (repeatable; each file one scheme)")
 
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".py":
         raise UsageError(f"{out}: the output must be a .py file")
+    check_outputs([args.file, *(args.inner or [])], [out])
     schemes = level_schemes(args)
     source = codegen.kernel_source(schemes, args.backend, name=Path(args.file).stem,
                                    provenance="alphaalgo " + " ".join(sys.argv[1:]))

@@ -6,7 +6,8 @@ import argparse
 import math
 import sys
 
-from ._common import EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, add_ring, shape_arg
+from ._common import (EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, add_ring, check_outputs,
+                      int_range, seconds_arg, seed_arg, shape_arg)
 
 DESCRIPTION = """\
 Run a discovery campaign: a neural Monte-Carlo tree search agent plays the
@@ -56,11 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shape", type=shape_arg, required=True, metavar="n,m,p",
                    help="the product <n,m,p> (each size up to 5)")
     add_ring(p, "Z (integer coefficients) or Z2 (mod 2); default Z")
-    p.add_argument("--target-rank", type=int, default=None, metavar="R",
-                   help="stop (exit 0) as soon as a verified scheme of rank <= R is found")
-    p.add_argument("--time-limit", type=float, default=600.0, metavar="S",
+    p.add_argument("--target-rank", type=int_range(1, 10_000, "--target-rank"), default=None,
+                   metavar="R", help="stop (exit 0) as soon as a verified scheme of rank <= R is found")
+    p.add_argument("--time-limit", type=seconds_arg, default=600.0, metavar="S",
                    help="seconds, set-up and compilation included (default 600)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, 0..2**32-1 (default 0)")
     p.add_argument("--agent", default="small", metavar="PRESET",
                    help="agent preset name in agents/ or a .toml path (default small)")
     p.add_argument("--store", default="runs/discover.sqlite", metavar="PATH",
@@ -86,25 +87,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group(
         "population-based training (the learning rate, search temperature and speed weight "
         "of a population of campaigns, tuned as they run)")
-    g.add_argument("--population", type=int, default=None, metavar="N",
+    g.add_argument("--population", type=int_range(2, 256, "--population"), default=None, metavar="N",
                    help="run N member campaigns; every --pbt-interval seconds of a member's time "
                         "the weakest quarter copies the strongest's checkpoint and perturbs its "
                         "hyperparameters (local: members one after another; ray: Ray Tune's PBT "
                         "scheduler, members at once)")
-    g.add_argument("--pbt-interval", type=float, default=None, metavar="S",
+    g.add_argument("--pbt-interval", type=seconds_arg, default=None, metavar="S",
                    help="seconds of a member's run between exploit/explore steps (default 120)")
     g = p.add_argument_group("Ray backend (--backend ray; needs pip install 'alphaalgo[distributed]')")
     g.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                    help="a running cluster (ray start --head ...); default: start Ray here")
-    g.add_argument("--actors", type=int, default=None, metavar="N",
+    g.add_argument("--actors", type=int_range(1, 100_000, "--actors"), default=None, metavar="N",
                    help="self-play actors, one CPU each, spread over the nodes (default: the "
                         "cluster's CPUs less one, kept for local search and benchmarks)")
-    g.add_argument("--localsearch-workers", type=int, default=None, metavar="N",
+    g.add_argument("--localsearch-workers", type=int_range(1, 100_000, "--localsearch-workers"), default=None, metavar="N",
                    help="local-search tasks at once (default 1)")
     g.add_argument("--bench-on", default=None, metavar="WHERE",
                    help="where benchmarks of new schemes run when the speed weight is > 0: "
                         "cpu, gpu, or resource:NAME (a custom resource, e.g. a CPU model); default cpu")
-    g.add_argument("--bench-size", type=int, default=None, metavar="N",
+    g.add_argument("--bench-size", type=int_range(16, 16_384, "--bench-size"), default=None, metavar="N",
                    help="N of the NxNxN float64 product timed per scheme (default 2048)")
     g.add_argument("--learner-on", choices=["cpu", "gpu"], default=None,
                    help="where the learner actor runs (default cpu)")
@@ -128,15 +129,19 @@ def run(args: argparse.Namespace) -> int:
     ring = args.ring or "Z"
     if max(args.shape) > 5:
         raise UsageError(f"shapes up to 5,5,5 are supported, got {','.join(map(str, args.shape))}")
-    if args.target_rank is not None and args.target_rank < 1:
-        raise UsageError(f"--target-rank must be positive, got {args.target_rank}")
-    if not (args.time_limit > 0 and math.isfinite(args.time_limit)):
-        raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
-    if args.out is not None and Path(args.out).suffix.lower() not in formats.EXTENSIONS:
+    check_outputs([args.params], [args.store, args.out])
+    if args.out is not None and Path(args.out).suffix.lower() not in formats.WRITE_EXTENSIONS:
         raise UsageError(f"--out {args.out}: unknown extension (expected one of "
-                         f"{', '.join(formats.EXTENSIONS)})")
-    if args.params is not None and not Path(args.params).is_file():
-        raise UsageError(f"--params {args.params}: no such file")
+                         f"{', '.join(formats.WRITE_EXTENSIONS)})")
+    if args.params is not None:
+        if not Path(args.params).is_file():
+            raise UsageError(f"--params {args.params}: no such file")
+        from ..learner import read_arrays
+
+        try:  # garbage is refused before the store is created
+            read_arrays(args.params)
+        except ValueError as exc:
+            raise UsageError(f"--params {exc}") from None
     try:
         preset = presets.load_preset(args.agent)
     except ValueError as exc:

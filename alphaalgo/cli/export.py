@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import EXIT_OK, UsageError, add_parser, read_records
+from .. import limits
+from ._common import (EXIT_OK, UsageError, add_parser, check_outputs, int_range, levels_arg,
+                      read_records)
 
 DESCRIPTION = """\
 Write a Python package (own pyproject.toml; needs numpy and numba, JAX
@@ -35,22 +37,21 @@ examples:
 
 
 def _levels(text: str) -> tuple[int, ...]:
-    try:
-        out = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        out = ()
-    if not out or min(out) < 1:
-        raise argparse.ArgumentTypeError(f"levels must be positive integers like 1,2, got {text!r}")
-    return out
+    return tuple(levels_arg(x) for x in text.split(","))
 
 
 def _sizes(text: str) -> tuple[int, ...]:
     try:
-        out = tuple(int(x) for x in text.split(","))
+        out = tuple(int(limits.check_digits(x.strip(), "size")) for x in text.split(","))
     except ValueError:
         out = ()
     if not out or min(out) < 1:
         raise argparse.ArgumentTypeError(f"sizes must be positive integers like 1024,2048, got {text!r}")
+    try:
+        for n in out:
+            limits.check_matmul_size(n, n, n)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return out
 
 
@@ -67,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="time every Numba kernel at these square sizes now")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                    help="dtype of --measure (default float64)")
-    p.add_argument("--repeats", type=int, default=3, help="timed rounds of --measure (default 3)")
+    p.add_argument("--repeats", type=int_range(1, 1000, "--repeats"), default=3,
+                   help="timed rounds of --measure (default 3)")
     p.set_defaults(func=run)
 
 
@@ -79,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: exists and is not an empty folder")
-    if args.repeats < 1:
-        raise UsageError("--repeats must be at least 1")
+    check_outputs([*(args.scheme or []), args.store], [out])
     if args.scheme:
         schemes = [(f"{path}[{rec.name}]", rec.scheme)
                    for path in args.scheme for rec in read_records(path)]
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             store = Store(args.store)
         except StoreError as exc:
-            raise UsageError(f"{args.store}: {exc}") from None
+            raise UsageError(str(exc)) from None
     try:
         measurements = export.measurements_from_store(store, specs) if store is not None else []
         if args.measure:
@@ -106,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
                                     provenance="alphaalgo " + " ".join(sys.argv[1:]))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the package ({exc.strerror or exc})") from None
     finally:
         if store is not None:
             store.close()

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 from .. import formats, tensors
-from ._common import EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, shape_arg
+from .. import limits
+from ._common import (EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, check_outputs, int_range,
+                      seconds_arg, seed_arg, shape_arg)
 
 DESCRIPTION = """\
 Random walks on the flip graph (Kauers & Moosbauer) from the scheme in FILE:
@@ -45,13 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="the starting scheme (.json, .npz, .txt, .exp)")
     p.add_argument("--ring", choices=tensors.RINGS, required=True,
                    help="the ring of the result (the start must be valid there)")
-    p.add_argument("--target-rank", type=int, default=None, metavar="R",
-                   help="stop as soon as the rank is at most R")
-    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+    p.add_argument("--target-rank", type=int_range(0, limits.MAX_RANK, "--target-rank"),
+                   default=None, metavar="R", help="stop as soon as the rank is at most R")
+    p.add_argument("--time-limit", type=seconds_arg, default=60.0, metavar="S",
                    help="seconds of search at most (default 60)")
-    p.add_argument("--max-flips", type=int, default=None, metavar="N",
-                   help="flips at most (a machine-independent budget)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--max-flips", type=int_range(1, 2**62, "--max-flips"), default=None,
+                   metavar="N", help="flips at most (a machine-independent budget)")
+    p.add_argument("--seed", type=seed_arg, default=0, metavar="N",
+                   help="random seed, 0..2**32-1 (default 0)")
     p.add_argument("--lift", action="store_true",
                    help="with --ring Z2: Hensel-lift the result to Z and write the Z scheme")
     p.add_argument("--method", choices=("auto", "flips", "lift"), default="auto",
@@ -78,17 +81,12 @@ def run(args: argparse.Namespace) -> int:
     from ..localsearch import packing
 
     out = Path(args.out)
-    if out.suffix.lower() not in formats.EXTENSIONS:
+    if out.suffix.lower() not in formats.WRITE_EXTENSIONS:
         raise UsageError(f"{out}: unknown extension {out.suffix!r} "
-                         f"(expected one of {', '.join(formats.EXTENSIONS)})")
+                         f"(expected one of {', '.join(formats.WRITE_EXTENSIONS)})")
     if args.lift and args.ring != "Z2":
         raise UsageError("--lift needs --ring Z2 (it lifts Z2 schemes to Z)")
-    if args.time_limit <= 0:
-        raise UsageError("--time-limit must be positive")
-    if args.max_flips is not None and args.max_flips < 1:
-        raise UsageError("--max-flips must be positive")
-    if args.target_rank is not None and args.target_rank < 0:
-        raise UsageError("--target-rank must be ≥ 0")
+    check_outputs([args.file], [out])
     record = _read_start(args)
     start = record.scheme
     check = tensors.verify(start, args.ring)

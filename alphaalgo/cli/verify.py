@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from .. import tensors
-from ._common import EXIT_NEGATIVE, EXIT_OK, add_parser, add_ring, read_records, shape_arg
+from .. import formats, tensors
+from ._common import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE, add_parser, add_ring, shape_arg
 
 DESCRIPTION = """\
-Check every scheme in the given files exactly: integer arithmetic (rational
-schemes are scaled to integers, never rounded), mod 2 for Z2.  A scheme is valid
-when the sum of its rank-1 terms equals the matrix-multiplication tensor.
+Check every scheme in the given files exactly: integer arithmetic (rational and
+Gaussian-rational schemes are scaled to integers, never rounded), mod p for Z2
+and Z3.  A scheme is valid when the sum of its rank-1 terms equals the
+matrix-multiplication tensor.  Each scheme is labelled with the smallest ring
+it is valid over: ZT (coefficients in {-1, 0, 1}: valid over every ring), Z,
+Q (with the denominators it needs), Q(i), or only Z2 / Z3.
 
-Files are read by extension: .npz (AlphaTensor's layout, every key), .json (the
-project's format), .txt/.exp (flip-graph text; shape from the largest indices
-or --shape).
+Files are read by extension and content: .npz (AlphaTensor's layout, every key),
+.json (the project's format, or Perminov's), .txt/.exp (flip-graph products, or
+the ternary tool's numbers), .m (Maple lists), .ipynb/.py (AlphaEvolve's
+arrays, parsed and never run).  Every file is reported, readable or not.
 
-Exit status: 0 all valid, 1 some scheme invalid, 2 unreadable input.
+Exit status: 0 all valid, 1 some scheme invalid, 2 some file unreadable (the
+worst of these).
 
-example:
-  alphaalgo verify factorizations_f2.npz --ring Z2
+examples:
+  alphaalgo verify factorizations_f2.npz
+  alphaalgo verify 445-60-mod2.exp 444-49-mod0.m --ring Z
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_parser(sub, "verify", "check schemes exactly", DESCRIPTION)
     p.add_argument("files", nargs="+", metavar="FILE", help="scheme files")
-    add_ring(p, "ring to check in (default: the file's own for .json, else Z)")
+    add_ring(p, "ring to check in (default: the scheme's own; the label names the smallest "
+                "ring it is valid over)", all_rings=True)
     p.add_argument("--shape", type=shape_arg, default=None,
                    help="n,m,p for text files or npz keys that do not name it")
     p.add_argument("--json", action="store_true", help="print one JSON object per line")
@@ -35,22 +43,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = [(path, rec) for path in args.files
-               for rec in read_records(path, args.ring, args.shape)]
-    invalid = 0
-    for path, rec in records:
-        check = tensors.verify(rec.scheme, args.ring)
-        invalid += not check.valid
-        s = rec.scheme
-        if args.json:
-            print(json.dumps({"file": str(path), "name": rec.name,
-                              "shape": list(s.shape) if s.shape else None, "ring": check.ring,
-                              "rank": s.rank, "valid": check.valid,
-                              "wrong_entries": check.wrong_entries,
-                              "first_wrong": [list(x) for x in check.first_wrong]}))
-        else:
-            mark = "ok  " if check.valid else "FAIL"
-            print(f"{mark} {path} [{rec.name}] {check.describe()}")
+    status = EXIT_OK
+    checked = valid = 0
+    for path in args.files:
+        try:
+            records = formats.read_schemes(path, ring=args.ring, shape=args.shape)
+        except formats.FormatError as exc:
+            status = EXIT_USAGE
+            if args.json:
+                print(json.dumps({"file": str(path), "error": str(exc)}))
+            else:
+                print(f"alphaalgo verify: error: {exc}", file=sys.stderr)
+            continue
+        for rec in records:
+            check = tensors.verify(rec.scheme, args.ring)
+            if not check.valid and args.ring is None:
+                check = tensors.ring_label(rec.scheme)
+            checked += 1
+            valid += check.valid
+            if not check.valid and status == EXIT_OK:
+                status = EXIT_NEGATIVE
+            s = rec.scheme
+            if args.json:
+                print(json.dumps({"file": str(path), "name": rec.name,
+                                  "shape": list(s.shape) if s.shape else None,
+                                  "checked_in": check.ring, "ring": check.label,
+                                  "denominators": list(check.denominators),
+                                  "rank": s.rank, "valid": check.valid,
+                                  "wrong_entries": check.wrong_entries, "note": check.note,
+                                  "first_wrong": [list(x) for x in check.first_wrong]}))
+            else:
+                mark = "ok  " if check.valid else "FAIL"
+                print(f"{mark} {path} [{rec.name}] {check.describe()}")
     if not args.json:
-        print(f"{len(records) - invalid} of {len(records)} schemes valid")
-    return EXIT_NEGATIVE if invalid else EXIT_OK
+        unreadable = "" if status != EXIT_USAGE else " (some files unreadable)"
+        print(f"{valid} of {checked} schemes valid{unreadable}")
+    return status

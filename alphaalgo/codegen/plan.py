@@ -65,10 +65,20 @@ def _coef(num: int, den: int) -> float:
 
 
 def check_real(scheme: Scheme) -> None:
-    """Raise :class:`NotAMatmulAlgorithm` unless ``scheme`` is a matmul scheme valid over Z."""
+    """Raise :class:`NotAMatmulAlgorithm` unless ``scheme`` is a matmul scheme valid
+    over the rationals, the only ones a real kernel can run: Z2/Z3 schemes hold only
+    mod p, and Gaussian ones need complex arithmetic."""
     if scheme.shape is None:
         raise NotAMatmulAlgorithm("the scheme has no matmul shape (an explicit target)")
-    check = tensors.verify(scheme, "Z")
+    if scheme.ring != "Z":
+        raise NotAMatmulAlgorithm(
+            f"{scheme!r} holds only mod {tensors.modulus(scheme.ring)}: it is not an algorithm "
+            "over the real numbers")
+    if scheme.imag is not None:
+        raise NotAMatmulAlgorithm(
+            f"{scheme!r} has complex coefficients (Q(i)): a kernel over the real numbers "
+            "cannot run it")
+    check = tensors.verify(scheme, "Q")
     if not check.valid:
         raise NotAMatmulAlgorithm(
             f"{scheme!r} is not a matrix-multiplication algorithm over the reals "

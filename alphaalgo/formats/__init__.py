@@ -47,7 +47,7 @@ from .project_json import (JSON_FORMAT, JSON_VERSION, is_project_json, records_f
 from .ternary_txt import looks_like_ternary, schemes_from_ternary, ternary_text
 
 __all__ = [
-    "EXTENSIONS", "WRITE_FORMATS", "FormatError", "Gauss", "SchemeRecord", "JSON_FORMAT",
+    "EXTENSIONS", "WRITE_EXTENSIONS", "WRITE_FORMATS", "FormatError", "Gauss", "SchemeRecord", "JSON_FORMAT",
     "JSON_VERSION", "format_products", "infer_shape", "parse_products", "parse_shape",
     "rational_matrix", "read_scheme", "read_schemes", "scheme_from_json", "scheme_to_json",
     "write_schemes", "detect_format",
@@ -58,6 +58,8 @@ EXTENSIONS = (".npz", ".json", ".txt", ".exp", ".m", ".ipynb", ".py")
 WRITE_FORMATS = ("npz", "json", "products", "maple", "perminov", "ternary")
 _BY_EXTENSION = {".npz": "npz", ".json": "json", ".txt": "products", ".exp": "products",
                  ".m": "maple"}
+#: Extensions :func:`write_schemes` writes without being told a format.
+WRITE_EXTENSIONS = tuple(_BY_EXTENSION)
 
 
 def _check_readable(path: Path) -> None:

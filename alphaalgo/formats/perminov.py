@@ -76,7 +76,7 @@ def perminov_document(scheme: Scheme) -> dict:
     if scheme.ring == "Z3":
         raise ValueError("Perminov's JSON has no Z3 marker; write .json or .txt")
     u, v, w = dense_terms(scheme)
-    z2 = scheme.ring == "Z2" and not tensors.verify(scheme, "Z").valid
+    z2 = scheme.ring == "Z2" and not tensors.verify(scheme, "Q").valid
     return {"n": list(scheme.shape), "m": scheme.rank, "z2": z2,
             "u": [[_json_number(c) for c in row] for row in u],
             "v": [[_json_number(c) for c in row] for row in v],

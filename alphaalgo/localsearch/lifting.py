@@ -113,7 +113,7 @@ def lift(scheme: Scheme, bits: int = 40) -> LiftResult:
         raise ValueError("the scheme is not valid over Z2, so it cannot be lifted")
     base = Scheme(np.asarray(scheme.u) % 2, np.asarray(scheme.v) % 2, np.asarray(scheme.w) % 2,
                   ring="Z2", shape=scheme.shape, target=scheme.target)
-    if tensors.verify(base.replace(ring="Z"), "Z").valid:
+    if tensors.verify(base.replace(ring="Z"), "Q").valid:
         return LiftResult(base.replace(ring="Z"), "", bits)
     s1, s2, s3 = base.sizes
     r = base.rank
@@ -155,7 +155,7 @@ def lift(scheme: Scheme, bits: int = 40) -> LiftResult:
         dens.append(den)
     lifted = Scheme(mats[0], mats[1], mats[2], ring="Z", shape=base.shape,
                     denominators=tuple(dens), target=base.target)
-    check = tensors.verify(lifted, "Z")
+    check = tensors.verify(lifted, "Q")
     if not check.valid:
         return LiftResult(None, "the reconstructed scheme is not valid over Z", bits)
     if not tensors.verify(lifted, "Z2").valid:  # it must reduce to a Z2 scheme again

@@ -220,7 +220,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
             raise ValueError("lift=True walks over Z2: give a Z2 scheme (ring='Z2')")
         walk_start = _as_ring(scheme, "Z2")
         as_z = walk_start.replace(ring="Z")
-        best = as_z if tensors.verify(as_z, "Z").valid else None
+        best = as_z if tensors.verify(as_z, "Q").valid else None
         accept = _lift_integral
     elif ring == "Z" and method != "flips":
         best = _as_ring(scheme, "Z")

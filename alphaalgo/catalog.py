@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from . import formats, tensors
+from . import formats, limits, tensors
 from .atomic import atomic_write_text
 from .tensors import Scheme, Shape
 
@@ -115,6 +115,10 @@ class CatalogEntry:
     best_known: int | None
 
 
+class CatalogError(FileNotFoundError):
+    """A catalogue index that is missing or unreadable; the message names the file."""
+
+
 def kernels_dir() -> Path:
     """The shipped library: ``$ALPHAALGO_KERNELS``, else ``kernels/`` beside the package."""
     env = os.environ.get("ALPHAALGO_KERNELS")
@@ -137,9 +141,19 @@ def load_index(root: Path | None = None) -> list[CatalogEntry]:
     root = root or kernels_dir()
     path = root / "index.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no catalogue index (run python -m alphaalgo.catalog build)")
-    rows = json.loads(path.read_text(encoding="utf-8"))["schemes"]
-    return [CatalogEntry(**{**row, "shape": tuple(row["shape"])}) for row in rows]
+        raise CatalogError(f"{path}: no catalogue index (run python -m alphaalgo.catalog build)")
+    try:
+        limits.check_file_size(path)
+        rows = json.loads(path.read_text(encoding="utf-8"))["schemes"]
+        entries = [CatalogEntry(**{**row, "shape": tuple(row["shape"])}) for row in rows]
+    except (OSError, ValueError, TypeError, KeyError, RecursionError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not a readable catalogue index "
+                           f"({type(exc).__name__}: {str(exc)[:120]})") from None
+    for e in entries:
+        if not (isinstance(e.file, str) and isinstance(e.ring, str) and isinstance(e.rank, int)
+                and len(e.shape) == 3 and all(isinstance(d, int) for d in e.shape)):
+            raise CatalogError(f"{path}: a malformed entry {e.id!r}")
+    return entries
 
 
 def find(shape: Sequence[int] | None = None, ring: str | None = None,

@@ -57,6 +57,8 @@ class RaySettings:
       localsearch_workers: local-search tasks in flight at most.
       bench_on: ``cpu``, ``gpu`` or ``resource:NAME``: where benchmarks run.
       bench_size: N of the N×N×N float64 product timed per scheme.
+      bench_grace: seconds the campaign waits, past its time limit, for benchmarks it
+        started, so that what was measured is stored (a busy node may be slow).
       learner_on: ``cpu`` or ``gpu``.
     """
 
@@ -66,6 +68,7 @@ class RaySettings:
     bench_on: str = "cpu"
     bench_size: int = 2048
     learner_on: str = "cpu"
+    bench_grace: float = 120.0
 
     def __post_init__(self):
         if self.actors is not None and self.actors < 1:
@@ -115,6 +118,9 @@ def connect(address: str | None = None) -> None:
             raise ClusterError(f"cannot reach a Ray cluster at {address}: "
                                f"{exc.strerror or exc if isinstance(exc, OSError) else 'expected HOST:PORT'}"
                                ) from None
+    # Name this node's address ourselves: left alone, Ray finds it by opening a
+    # socket towards a public address, which a machine on a closed network must not.
+    kwargs["_node_ip_address"] = _node_ip_towards(address)
     try:
         if address:
             ray.init(address=address, **kwargs)
@@ -123,6 +129,28 @@ def connect(address: str | None = None) -> None:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ClusterError(f"cannot start or reach Ray at {address or 'this machine'}: {first}") from None
+
+
+def _node_ip_towards(address: str | None) -> str:
+    """This machine's address as the cluster at ``address`` sees it: 127.0.0.1 for a
+    local or loopback cluster, else the source address of a route to the head node
+    (a UDP socket's ``connect`` picks it; no packet is sent)."""
+    if not address or address == "auto":
+        return "127.0.0.1"
+    host = address.rpartition(":")[0] or "127.0.0.1"
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except OSError:
+        return "127.0.0.1"
+    family, _, _, _, sockaddr = infos[0]
+    if sockaddr[0].startswith("127.") or sockaddr[0] == "::1":
+        return "127.0.0.1"
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((sockaddr[0], 9))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
 
 
 def _this_node() -> dict:
@@ -298,6 +326,7 @@ class RayCampaign(Campaign):
                 else:
                     self._benchmarked(store, job[1], ref)
                 self._checkpoint_due(store)
+            self._drain_benchmarks(store)
         finally:
             for ref, job in self._pending.items():
                 if job[0] != "play":
@@ -308,6 +337,21 @@ class RayCampaign(Campaign):
         self.log("ray work done: " + "; ".join(
             f"{k} on {', '.join(f'{n} ×{v.count(n)}' for n in sorted(set(v)))}"
             for k, v in self.placement.items()))
+
+    def _drain_benchmarks(self, store) -> None:
+        """Wait, at most ``bench_grace`` seconds, for the benchmarks already started."""
+        end = time.monotonic() + self.settings.bench_grace
+        while True:
+            refs = [r for r, job in self._pending.items() if job[0] == "bench"]
+            left = end - time.monotonic()
+            if not refs or left <= 0:
+                if refs:
+                    self.log(f"{len(refs)} benchmark(s) still running after the grace period; "
+                             "not stored")
+                return
+            ready, _ = ray.wait(refs, num_returns=1, timeout=left)
+            for ref in ready:
+                self._benchmarked(store, self._pending.pop(ref)[1], ref)
 
     def _benchmarked(self, store, scheme: Scheme, ref) -> None:
         from . import bench

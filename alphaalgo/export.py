@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import catalog, tensors
-from .atomic import atomic_write_text
+from .atomic import current_umask, atomic_write_text, clean_stale, temp_prefix
 from .tensors import Scheme
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "export_template"
@@ -229,7 +229,8 @@ def write_package(out_dir: str | os.PathLike, specs: Sequence[KernelSpec],
         raise ValueError(f"{out}: exists and is not an empty folder")
     table = crossovers(measurements)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    clean_stale(out.parent, out.name)            # what a killed export left behind
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp", dir=out.parent))
     try:
         pkg = tmp / name
         (pkg / "kernels").mkdir(parents=True)
@@ -262,6 +263,7 @@ def write_package(out_dir: str | os.PathLike, specs: Sequence[KernelSpec],
         atomic_write_text(tmp / "_build_backend.py",
                           (TEMPLATE_DIR / "_build_backend.py").read_text("utf-8").replace("__PKG__", name))
         atomic_write_text(tmp / "README.md", _readme(name, specs, table))
+        os.chmod(tmp, 0o777 & ~current_umask())         # mkdtemp's 0700 → what mkdir would give
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

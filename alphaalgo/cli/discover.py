@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     make, cluster_errors = _backend(args)
 
     from ..campaign import CampaignSpec
+    from ..catalog import CatalogError
     from ..store import StoreError
 
     spec = CampaignSpec(shape=tuple(args.shape), ring=ring, preset=preset, store=args.store,
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             result = _run_plain(spec, what, args.quiet, make)
         else:
             result = _run_live(spec, what, make)
-    except (StoreError, *cluster_errors) as exc:
+    except (StoreError, CatalogError, *cluster_errors) as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
         if "checkpoint" in str(exc) or str(exc).startswith(str(args.params)):

@@ -86,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
         schemes = [(f"{path}[{rec.name}]", rec.scheme)
                    for path in args.scheme for rec in read_records(path)]
     else:
-        schemes = export.default_schemes()
+        from ..catalog import CatalogError
+
+        try:
+            schemes = export.default_schemes()
+        except CatalogError as exc:
+            raise UsageError(str(exc)) from None
     try:
         specs = export.build_specs(schemes, args.levels, jax=args.jax)
     except ValueError as exc:

@@ -28,7 +28,7 @@ from .plan import LevelPlan, describe_product, level_plan, per_level
 
 UNROLL_MAX = 64
 RUNTIME_MODULE = "alphaalgo.codegen.runtime_numba"
-_RUNTIME_NAMES = ("Mat", "blas_library", "check_operands", "clear_workspace", "leaf",
+_RUNTIME_NAMES = ("Mat", "blas_library", "check_operands", "clear_workspace", "finite", "leaf",
                   "run_level", "run_products")
 
 
@@ -159,9 +159,15 @@ def numba_source(schemes: Scheme | Sequence[Scheme], levels: int = 1, *, runtime
         "def matmul(a, b, out=None):",
         '    """``a @ b`` for ``a (M, K)``, ``b (K, N)``: float32 or float64, any sizes.',
         "",
-        "    Not thread-safe: the kernel reuses its buffers between calls.",
+        "    Real numbers only (integers and booleans are computed in float64; complex,",
+        "    string, date and object arrays are refused with TypeError); ``out`` may not",
+        "    overlap ``a`` or ``b``.  Inputs holding inf or NaN go to numpy.matmul, so",
+        "    they give numpy's IEEE results exactly.  Not thread-safe: the kernel reuses",
+        "    its buffers between calls.",
         '    """',
         "    a, b, out = check_operands(a, b, out)",
+        "    if not finite(a, b):",
+        "        return np.matmul(a, b, out=out)",
         "    _TOP(Mat.of(a), Mat.of(b), Mat.of(out), 1.0, 0.0)",
         "    return out",
         "",

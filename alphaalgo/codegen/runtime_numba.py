@@ -479,13 +479,26 @@ def leaf(a: Mat, b: Mat, c: Mat, alpha: float, beta: float) -> None:
 
 def check_operands(a: np.ndarray, b: np.ndarray, out: np.ndarray | None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate ``a (M, K)``, ``b (K, N)`` and ``out (M, N)``; common float dtype, C order."""
+    """Validate ``a (M, K)``, ``b (K, N)`` and ``out (M, N)``; common float dtype, C order.
+
+    Only real numbers are accepted: booleans and integers are computed in float64;
+    complex, string, date/time and object arrays raise ``TypeError`` (a real kernel
+    cannot compute them and a silent cast would lose their meaning).  ``out`` may
+    not share memory with ``a`` or ``b`` (``ValueError``): the kernel writes ``out``
+    while it still reads its inputs.
+    """
     a = np.asarray(a)
     b = np.asarray(b)
+    for name, x in (("a", a), ("b", b)):
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"matmul computes over the real numbers; {name} has dtype {x.dtype} "
+                            f"(convert it, e.g. {name}.astype(np.float64), if that is meant)")
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"matmul needs 2-D arrays, got shapes {a.shape} and {b.shape}")
     if a.shape[1] != b.shape[0]:
         raise ValueError(f"inner sizes differ: {a.shape} @ {b.shape}")
+    if out is not None and (np.may_share_memory(out, a) or np.may_share_memory(out, b)):
+        raise ValueError("out shares memory with an input; pass a separate array")
     dtype = np.result_type(a.dtype, b.dtype)
     if dtype not in (np.float32, np.float64):
         dtype = np.dtype(np.float64)
@@ -498,3 +511,9 @@ def check_operands(a: np.ndarray, b: np.ndarray, out: np.ndarray | None
         raise ValueError(f"out must be a C-contiguous {dtype} array of shape "
                          f"{(a.shape[0], b.shape[1])}")
     return a, b, out
+
+
+def finite(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when neither operand holds inf or NaN (a fast algorithm's sums would spread
+    them to entries numpy leaves finite, so such inputs go to numpy.matmul)."""
+    return bool(np.isfinite(a).all() and np.isfinite(b).all())

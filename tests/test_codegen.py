@@ -79,6 +79,30 @@ def test_numba_out_argument_and_bad_operands():
     assert np.array_equal(mod.matmul(ai, bi), (ai @ bi).astype(np.float64))
 
 
+def test_numba_kernel_refuses_what_it_cannot_compute_and_aliasing():
+    mod = compile_kernel(catalog.strassen(), "numba", 1, leaf_min=2)
+    a, b = _inputs(40, 30, 20, "float64")
+    for bad in (a.astype(np.complex128), a.astype(str), np.zeros(a.shape, "datetime64[s]"),
+                a.astype(object)):
+        with pytest.raises(TypeError, match="real numbers"):
+            mod.matmul(bad, b)
+    sq, sq2 = _inputs(32, 32, 32, "float64")
+    for out in (sq, sq2, sq[:, :]):
+        with pytest.raises(ValueError, match="shares memory"):
+            mod.matmul(sq, sq2, out)
+
+
+def test_numba_kernel_gives_numpys_result_for_inf_and_nan():
+    """A fast algorithm's sums would spread inf/NaN to entries numpy leaves finite;
+    such inputs go to numpy.matmul, so the pattern is numpy's exactly."""
+    mod = compile_kernel(catalog.strassen(), "numba", 2, leaf_min=2)
+    a, b = _inputs(64, 64, 64, "float64", seed=5)
+    a[3, 7], b[10, 2], b[20, 30] = np.nan, np.inf, -np.inf
+    got, want = mod.matmul(a, b), np.matmul(a, b)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(got[~np.isnan(want)], want[~np.isnan(want)])
+
+
 def test_gemm_fallback_without_cblas(monkeypatch):
     """Where numpy's BLAS does not expose cblas, gemm goes through numpy."""
     monkeypatch.setattr(rt, "_CBLAS", {"none": True})

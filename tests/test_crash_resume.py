@@ -82,3 +82,49 @@ def test_sigkill_then_resume(tmp_path):
         assert s.count_examples(cid) > examples_before  # it played on
         step_after, _ = s.latest_checkpoint(cid)
     assert step_after > step_before  # and trained on from the checkpoint, not from scratch
+
+
+class _Stop(Exception):
+    """Stands for a kill at the first progress report."""
+
+
+def _tiny_spec(tmp_path: Path, **kw):
+    from alphaalgo import presets
+    from alphaalgo.campaign import CampaignSpec
+
+    return CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=presets.load_preset("tiny"),
+                        store=str(tmp_path / "s.db"), seed=3, **kw)
+
+
+def test_a_campaign_stopped_in_its_first_seconds_resumes_its_own_training(tmp_path):
+    """Killed before any timed checkpoint, a campaign still resumes (its step-0
+    checkpoint is written as soon as it is set up), not from nothing."""
+    from alphaalgo.campaign import Campaign
+
+    def stop(_stats):
+        raise _Stop()
+
+    try:
+        Campaign(_tiny_spec(tmp_path, time_limit=120), report=stop, log=lambda m: None).run()
+    except _Stop:
+        pass
+    logs: list[str] = []
+    Campaign(_tiny_spec(tmp_path, time_limit=3, resume=True), log=logs.append).run()
+    assert any(m.startswith("resumed campaign 1 from step") for m in logs), logs
+
+
+def test_a_truncated_latest_checkpoint_falls_back_to_the_one_before(tmp_path):
+    from alphaalgo.campaign import Campaign
+
+    Campaign(_tiny_spec(tmp_path, time_limit=3), log=lambda m: None).run()
+    Campaign(_tiny_spec(tmp_path, time_limit=3, resume=True), log=lambda m: None).run()
+    with Store(tmp_path / "s.db") as s:
+        found = s.checkpoints(1)
+    assert len(found) >= 2 and found[0][0] > found[-1][0]
+    (newest_step, newest), (older_step, _) = found[0], found[1]
+    data = Path(newest).read_bytes()
+    Path(newest).write_bytes(data[: len(data) // 3])        # a kill mid-write, or a bad disk
+    logs: list[str] = []
+    Campaign(_tiny_spec(tmp_path, time_limit=3, resume=True), log=logs.append).run()
+    assert any("skipping an unreadable checkpoint" in m and newest in m for m in logs), logs
+    assert any(m.startswith(f"resumed campaign 1 from step {older_step} ") for m in logs), logs

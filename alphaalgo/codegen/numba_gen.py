@@ -118,7 +118,8 @@ def numba_source(schemes: Scheme | Sequence[Scheme], levels: int = 1, *, runtime
                 runtime_source().replace("from __future__ import annotations\n", ""),
                 "# " + "-" * 30 + " the kernel"]
     else:
-        body = ["", f"from {runtime} import ({', '.join(_RUNTIME_NAMES)})"]
+        body = ["", "import numpy as np", "",
+                f"from {runtime} import ({', '.join(_RUNTIME_NAMES)})"]
     consts = [
         "",
         f"SCHEME_HASHES = {tuple(p.hash for p in plans)!r}",

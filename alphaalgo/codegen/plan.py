@@ -72,12 +72,12 @@ def check_real(scheme: Scheme) -> None:
         raise NotAMatmulAlgorithm("the scheme has no matmul shape (an explicit target)")
     if scheme.ring != "Z":
         raise NotAMatmulAlgorithm(
-            f"{scheme!r} holds only mod {tensors.modulus(scheme.ring)}: it is not an algorithm "
-            "over the real numbers")
+            f"{scheme!r} is not a matrix-multiplication algorithm over the real numbers: "
+            f"it holds only mod {tensors.modulus(scheme.ring)}")
     if scheme.imag is not None:
         raise NotAMatmulAlgorithm(
-            f"{scheme!r} has complex coefficients (Q(i)): a kernel over the real numbers "
-            "cannot run it")
+            f"{scheme!r} is not a matrix-multiplication algorithm over the real numbers: "
+            "it has complex coefficients (Q(i))")
     check = tensors.verify(scheme, "Q")
     if not check.valid:
         raise NotAMatmulAlgorithm(

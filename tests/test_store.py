@@ -185,3 +185,32 @@ def test_full_disk_is_a_clear_error_and_the_store_stays_intact(tmp_path):
         assert store.count_examples() == 0
         assert store.integrity_check() == "ok"
         assert len(store.list_schemes()) == 1
+
+
+def test_results_reads_a_store_in_a_read_only_folder(tmp_path):
+    """``results`` only reads: a store in a folder nobody may write (where SQLite cannot
+    make its shared-memory file) is still listed.  The folder is made read-only by a
+    bind mount in a private user namespace, which holds for root too."""
+    import shutil
+    import subprocess
+    import sys
+
+    from alphaalgo import catalog
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare on this machine")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    with Store(folder / "s.sqlite") as s:
+        s.add_scheme(catalog.strassen(), {"source": "test"})
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("user namespaces are not allowed here")
+    code = "import sys; from alphaalgo.cli import main; sys.exit(main(sys.argv[1:]))"
+    script = (f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && "
+              f"! touch {folder}/probe 2>/dev/null && "
+              f"exec {sys.executable} -c '{code}' results --store {folder}/s.sqlite")
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "2,2,2" in proc.stdout and "rank 7" in proc.stdout

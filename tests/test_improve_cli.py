@@ -115,8 +115,8 @@ def test_same_seed_same_output(capsys, tmp_path):
 
 @pytest.mark.parametrize("extra,message", [
     (["--lift"], "--lift needs --ring Z2"),
-    (["--time-limit", "0"], "--time-limit must be positive"),
-    (["--max-flips", "0"], "--max-flips must be positive"),
+    (["--time-limit", "0"], "seconds must be a finite positive number"),
+    (["--max-flips", "0"], "--max-flips must be between 1"),
     (["--target-rank", "-1"], "--target-rank"),
 ])
 def test_bad_options_exit_2(capsys, tmp_path, naive222, extra, message):

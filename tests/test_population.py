@@ -96,7 +96,7 @@ def test_population_on_ray_tune(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--population", "1"], "at least 2 members"),
+    (["--population", "1"], "--population must be between 2 and 256"),
     (["--pbt-interval", "5"], "only with --population"),
     (["--population", "2", "--backend", "ray", "--actors", "2"], "not with --population"),
 ])

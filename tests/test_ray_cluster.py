@@ -125,3 +125,27 @@ def test_an_unreachable_cluster_is_bad_input(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "cannot reach a Ray cluster at 127.0.0.1:9" in err[0]
     assert not (tmp_path / "s.db").exists() and time.monotonic() - t < 30
+
+
+def test_ray_is_told_this_nodes_address_and_probes_no_public_one(monkeypatch):
+    """Left alone, Ray finds its node address by opening a socket towards a public
+    address; the driver names it instead: loopback for a local or loopback cluster,
+    else the address of the route towards the cluster's head (no packet is sent)."""
+    import socket
+
+    pytest.importorskip("ray")
+    from alphaalgo.distributed import _node_ip_towards
+
+    connected: list = []
+
+    class Recording(socket.socket):
+        def connect(self, address):            # recorded, never made
+            connected.append(address)
+            raise OSError("the test makes no connection")
+
+    monkeypatch.setattr(socket, "socket", Recording)
+    for address in (None, "auto", "127.0.0.1:6379", "localhost:6379"):
+        assert _node_ip_towards(address) == "127.0.0.1"
+    assert connected == []
+    assert _node_ip_towards("10.11.12.13:6379") == "127.0.0.1"   # the fallback, here
+    assert [a[0] for a in connected] == ["10.11.12.13"]           # the head's route, not a public one

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.resources
 import json
 import os
 from pathlib import Path
@@ -120,11 +121,12 @@ class CatalogError(FileNotFoundError):
 
 
 def kernels_dir() -> Path:
-    """The shipped library: ``$ALPHAALGO_KERNELS``, else ``kernels/`` beside the package."""
+    """The shipped library: ``$ALPHAALGO_KERNELS``, else the package data ``alphaalgo/kernels``
+    (``kernels/`` in a checkout), read through ``importlib.resources``."""
     env = os.environ.get("ALPHAALGO_KERNELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "kernels"
+    return Path(os.fspath(importlib.resources.files("alphaalgo") / "kernels"))
 
 
 def reference_dir() -> Path:

@@ -9,6 +9,8 @@ in ``agents/``) or a path to a ``.toml`` file.
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
+import os
 import tomllib
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from .search import SearchConfig
 
 
 def agents_dir() -> Path:
-    """The repository's ``agents/`` folder."""
-    return Path(__file__).resolve().parent.parent / "agents"
+    """The agent presets and shipped parameters: package data (``alphaalgo/agents``,
+    also reached as ``agents/`` in a checkout), read through ``importlib.resources`` so
+    that an installed wheel — a Ray worker's included — finds them."""
+    return Path(os.fspath(importlib.resources.files("alphaalgo") / "agents"))
 
 
 @dataclasses.dataclass(frozen=True)

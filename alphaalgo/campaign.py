@@ -15,9 +15,14 @@ The store is the source of truth: schemes, self-play examples and
 checkpoints (written atomically, recorded with ``Store.record_checkpoint``)
 live there, and ``resume`` continues from the latest checkpoint.
 
-:class:`Campaign` runs everything in this process; ``alphaalgo.distributed``
-runs the same pieces as Ray actors and tasks by overriding the hooks
-``_call`` (reach the trainer), ``_refine`` and ``_speed`` and the loop ``_act``.
+:class:`Campaign` is one loop for every backend: it hands play, refine and
+benchmark :class:`~alphaalgo.executors.Job` s to an
+:class:`~alphaalgo.executors.Executor` — :func:`~alphaalgo.executors.local_executor`
+(this machine, the default) or ``alphaalgo.distributed.ray_executor`` (a Ray
+cluster) — and takes their results as they finish.  With a speed weight λ > 0
+every new scheme at the best rank that is valid over Z or Q is compiled and
+timed on the target device once per (scheme, device, size, dtype); the
+measurement is stored and read by the reward of later games (r' = r + λ·b).
 """
 
 from __future__ import annotations
@@ -31,10 +36,14 @@ from typing import Any, Callable
 import numpy as np
 
 from . import demos, game, learner, tensors
+from .executors import BENCH, PLAY, REFINE, Done, Executor, Job, local_executor
 from .game import GameConfig
 from .presets import Preset
 from .tensors import Scheme
-from .trainer import DEMONSTRATIONS, Trainer
+from .trainer import DEMONSTRATIONS
+
+__all__ = ["AGENT_SOURCES", "Campaign", "CampaignResult", "CampaignSpec", "Stats", "checkpoint_path",
+           "game_config", "with_speed_weight"]
 
 
 PRETRAIN_SHARE = 1 / 3
@@ -66,6 +75,10 @@ class CampaignSpec:
       params: parameters to start from (a checkpoint or pretrained ``.npz``), or None.
       warm_start: seed the replay buffer with the catalogue's best scheme.
       coefficients: override the preset's coefficient set.
+      bench_size: N of the N×N×N product each new scheme is timed at (speed weight > 0).
+      bench_dtype: ``"float64"`` or ``"float32"``, the dtype of that product.
+      bench_grace: seconds the campaign waits, past its time limit, for benchmarks it
+        started, so that what was measured is stored.
     """
 
     shape: tuple[int, int, int] | None
@@ -81,6 +94,15 @@ class CampaignSpec:
     warm_start: bool = False
     target: np.ndarray | None = None
     coefficients: tuple[int, ...] = ()
+    bench_size: int = 2048
+    bench_dtype: str = "float64"
+    bench_grace: float = 120.0
+
+    def __post_init__(self):
+        if not 16 <= int(self.bench_size) <= 16_384:
+            raise ValueError(f"benchmark size must be between 16 and 16384, got {self.bench_size}")
+        if self.bench_dtype not in ("float32", "float64"):
+            raise ValueError(f"benchmark dtype must be float32 or float64, got {self.bench_dtype!r}")
 
     @property
     def name(self) -> str:
@@ -146,30 +168,28 @@ def checkpoint_path(store: str, campaign_id: int, step: int) -> Path:
     return Path(str(store) + ".checkpoints") / f"campaign-{campaign_id}" / f"step-{step:09d}.npz"
 
 
-def refine_scheme(scheme: Scheme, seconds: float, seed: int, target_rank: int | None
-                  ) -> tuple[Scheme | None, str]:
-    """Local search from ``scheme`` for ``seconds``: ``(result, "")``, or ``(None, why)``
-    when the local search cannot hold the scheme.  The result is not yet verified."""
-    from . import localsearch
-
-    try:
-        return localsearch.improve(scheme, time_limit=seconds, seed=seed, target_rank=target_rank), ""
-    except ValueError as exc:
-        return None, str(exc)
-
-
 def with_speed_weight(preset: Preset, weight: float) -> Preset:
     """``preset`` with the benchmark term's weight λ set to ``weight``."""
     return dataclasses.replace(preset, acting=dataclasses.replace(preset.acting, speed_weight=float(weight)))
 
 
-class Campaign:
-    """Acting and learning for one :class:`CampaignSpec` in this process (see the module doc)."""
+ExecutorFactory = Callable[[GameConfig, np.ndarray, CampaignSpec, Callable[[str], None]], Executor]
 
-    backend = "local"
+
+class Campaign:
+    """Acting and learning for one :class:`CampaignSpec` (see the module doc).
+
+    Args:
+      spec: what to discover and how.
+      report: called with the live :class:`Stats` after every round.
+      log: where messages go.
+      executor: makes the :class:`~alphaalgo.executors.Executor` the work runs
+        through, ``(game, target, spec, log) -> Executor``; default
+        :func:`~alphaalgo.executors.local_executor`.
+    """
 
     def __init__(self, spec: CampaignSpec, report: Callable[[Stats], None] | None = None,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, executor: ExecutorFactory | None = None):
         self.spec, self.report, self.log = spec, report, log
         self.game = game_config(spec)
         self.target = game.target_tensor(spec.shape, spec.target)
@@ -180,37 +200,59 @@ class Campaign:
         self._refine_budget = 0.0       # local-search seconds left in this round
         self._refine_seconds = 0.0      # local-search seconds spent in this process
         self._refine_best_ok = True     # False once local search could not hold the best scheme
+        self._benching: set[str] = set()  # canonical hashes with a benchmark in flight
         self._t0 = time.monotonic()
-        self.trainer = self._make_trainer(Trainer)
+        self._last_checkpoint = self._t0
+        self.executor = (executor or local_executor)(self.game, self.target, spec, log)
 
-    # ------------------------------------------------------ backend hooks
-    def _make_trainer(self, cls):
-        return cls(self.game, self.spec.preset)
+    @property
+    def backend(self) -> str:
+        """``"local"`` or ``"ray"``: the executor's name."""
+        return self.executor.name
+
+    @property
+    def trainer(self):
+        """The :class:`~alphaalgo.trainer.Trainer` of a local campaign (tests look inside)."""
+        return getattr(self.executor, "trainer")
 
     def _call(self, method: str, *args: Any) -> Any:
-        """Call a :class:`~alphaalgo.trainer.Trainer` method (here: in this process)."""
-        return getattr(self.trainer, method)(*args)
+        """Call a :class:`~alphaalgo.trainer.Trainer` method where the executor keeps it."""
+        return self.executor.call(method, *args)
 
     def make_player(self):
-        """The :class:`~alphaalgo.player.Player` of this campaign's game."""
+        """A :class:`~alphaalgo.player.Player` of this campaign's game (in this process)."""
         from .player import Player
 
         return Player(self.game, self.target, self.spec.preset, self.spec.seed, self.spec.shape)
 
+    # ------------------------------------------------------- local search
     def _refine(self, store, scheme: Scheme, rng: np.random.Generator) -> None:
-        """Local search from a new agent scheme, within this round's budget."""
+        """Local search from a scheme, as a job: within this round's budget (its
+        seconds are reserved now, the unused part returned when it is done) and the
+        executor's refine slots."""
         secs = self.spec.preset.acting.refine_seconds
+        slots = self.executor.refine_slots
         if secs <= 0 or self._refine_budget <= 0 or self._reached():
             return
-        t = time.monotonic()
-        better, why = refine_scheme(scheme, secs, int(rng.integers(2**31)), self.spec.target_rank)
-        self._refine_budget -= time.monotonic() - t
-        self._refine_seconds += time.monotonic() - t
+        if slots is not None and self.executor.pending(REFINE) >= slots:
+            return
+        self._refine_budget -= secs
+        seed = int(rng.integers(2**31))
+        self.executor.submit(Job(REFINE, (scheme, secs, seed, self.spec.target_rank),
+                                 tag=(scheme, int(rng.integers(2**31)))))
+
+    def _refine_done(self, store, done: Done) -> None:
+        scheme, seed = done.job.tag
+        secs = done.job.args[1]
+        self._refine_budget += max(0.0, secs - done.seconds)
+        if done.node == "local":
+            self._refine_seconds += done.seconds
+        better, why = done.result if done.result is not None else (None, done.error)
         if better is None:
             self._refine_budget = 0.0
             self._not_refined(scheme, why)
             return
-        self._refined(store, scheme, better, rng)
+        self._refined(store, scheme, better, np.random.default_rng(seed))
 
     def _not_refined(self, scheme: Scheme, why: str) -> None:
         """Local search could not hold ``scheme``: say so; never walk from it again if it is the best."""
@@ -226,15 +268,59 @@ class Campaign:
         acting = self.spec.preset.acting
         if (self.best is None or not self._refine_best_ok or acting.refine_seconds <= 0
                 or self._refine_budget < 2.0 * acting.refine_seconds
-                or self._refine_seconds > 0.25 * (time.monotonic() - self._t0)):
+                or self._refine_seconds > 0.25 * (time.monotonic() - self._t0)
+                or self.executor.pending(BENCH)):      # a benchmark first: it wants the CPU
             return
         self._refine(store, self.best, rng)
 
-    def _speed(self, store, scheme: Scheme) -> float:
-        """The speed score of a solved game's scheme (measured on this device, or estimated)."""
+    # ---------------------------------------------------------- benchmarks
+    def _bench_key(self) -> tuple:
+        n = int(self.spec.bench_size)
+        backend = "numba" if self.executor.name == "local" else getattr(self.executor, "bench_backend", "numba")
+        return backend, (n, n, n), self.spec.bench_dtype, 1
+
+    def _measured(self, store, scheme: Scheme) -> dict | None:
+        """The stored measurement of ``scheme`` on the target device at the campaign's
+        size and dtype, or None."""
+        device = self.executor.bench_device()
+        if device is None:
+            return None
+        backend, size, dtype, levels = self._bench_key()
+        return store.find_benchmark(tensors.canonical_hash(scheme), device, backend, size, dtype, levels)
+
+    def _bench(self, store, scheme: Scheme) -> None:
+        """The hardware loop: time a new scheme at the best rank (valid over Z or Q)
+        on the target device, once per (scheme, device, size, dtype)."""
+        if self.spec.preset.acting.speed_weight <= 0 or not scheme.is_real or scheme.shape is None:
+            return
+        if self.best is not None and scheme.rank > self.best.rank:
+            return
+        h = tensors.canonical_hash(scheme)
+        if h in self._benching or self._measured(store, scheme) is not None:
+            return
+        self._benching.add(h)
+        backend, size, dtype, _ = self._bench_key()
+        self.executor.submit(Job(BENCH, (scheme, backend, size, dtype, 3), tag=scheme))
+
+    def _bench_done(self, store, done: Done) -> None:
         from . import bench
 
-        return float(bench.speed_score(scheme, store=store))
+        scheme = done.job.tag
+        self._benching.discard(tensors.canonical_hash(scheme))
+        if done.result is None:
+            self.log(f"benchmark failed: {done.error}")
+            return
+        bench.record(store, scheme, done.result)
+
+    def _speed(self, store, scheme: Scheme) -> float:
+        """The speed score of a scheme: its measurement on the target device when
+        stored, else the cost model's estimate."""
+        from . import bench
+
+        hit = self._measured(store, scheme)
+        if hit is not None and "speedup" in hit:
+            return float(hit["speedup"])
+        return float(bench.estimate_speedup(scheme))
 
     # ------------------------------------------------------------ helpers
     def _in_set(self, scheme: Scheme) -> bool:
@@ -256,6 +342,8 @@ class Campaign:
             self._write_out()
         if self._reached() and self.stats.reached_at is None:
             self.stats.reached_at = time.monotonic() - self._t0
+        if new:
+            self._bench(store, scheme)
         if new and provenance.get("source") in AGENT_SOURCES and scheme.rank <= self.best.rank:
             self._refine(store, scheme, rng)
 
@@ -380,7 +468,8 @@ class Campaign:
         if cid is None:
             config = {"spec": {"shape": spec.shape, "ring": spec.ring, "seed": spec.seed,
                                "target_rank": spec.target_rank, "time_limit": spec.time_limit,
-                               "backend": self.backend},
+                               "backend": self.backend, "bench_size": spec.bench_size,
+                               "bench_dtype": spec.bench_dtype},
                       "game": dataclasses.asdict(self.game), "preset": spec.preset.to_dict()}
             cid = store.create_campaign(name, json.loads(json.dumps(config, default=list)))
         self.campaign_id, self.name = cid, name
@@ -452,24 +541,66 @@ class Campaign:
             # Given parameters are pretrained already (also when resuming such a campaign).
             if step < pre.replay.pretrain_steps and not spec.params:
                 self._pretrain(step, pre.replay.pretrain_steps, store)
-            self._act(store, deadline)
+            try:
+                self._act(store, deadline)
+            finally:
+                self.executor.close()
+            where = self.executor.placement()
+            if where:
+                self.log(where)
             self._checkpoint(store)
             self._tick()
         return CampaignResult(self.best, self._reached(), self.stats, self.campaign_id)
 
     def _act(self, store, deadline: float) -> None:
-        """Rounds of games and updates until the deadline or the target rank (one round at least)."""
-        pre = self.spec.preset
-        player = self.make_player()
-        first = True
-        while (first or time.monotonic() < deadline) and not self._reached():
-            first = False
-            played = player.play(self.trainer.state.params, self.stats.rounds)
-            self.stats.sims_per_second = played.simulations / max(played.seconds, 1e-9)
-            self._absorb(store, played)
-            self._train(pre.replay.updates_per_round)
-            self._tick()
+        """The campaign loop, the same for every executor: play jobs in every slot;
+        as each finishes, its games are absorbed, the learner updates and the next
+        round goes out with the new parameters; refine and benchmark results are
+        taken as they come.  Until the deadline (one round at least) or the target
+        rank; then the benchmarks already started are waited for (``bench_grace``)."""
+        pre, ex = self.spec.preset, self.executor
+        ex.start()
+        next_round = self.stats.rounds
+        params = self._call("params")
+        for _ in range(ex.play_slots):
+            ex.submit(Job(PLAY, (params, next_round)))
+            next_round += 1
+        t_act, sims, rounds_here = time.monotonic(), 0, 0
+        while ex.pending(None) and not self._reached():
+            now = time.monotonic()
+            if rounds_here and now >= deadline:
+                break
+            for done in ex.wait(max(0.05, deadline - now) if rounds_here else None):
+                if done.job.kind == PLAY:
+                    if done.result is None:
+                        raise RuntimeError(f"self-play failed on {done.node}: {done.error}")
+                    rounds_here += 1
+                    sims += done.result.simulations
+                    self.stats.sims_per_second = sims / max(time.monotonic() - t_act, 1e-9)
+                    self._absorb(store, done.result)
+                    self._train(pre.replay.updates_per_round)
+                    if not self._reached():
+                        ex.submit(Job(PLAY, (self._call("params"), next_round)))
+                        next_round += 1
+                    self._tick()
+                elif done.job.kind == REFINE:
+                    self._refine_done(store, done)
+                else:
+                    self._bench_done(store, done)
             self._checkpoint_due(store)
+        self._drain_benchmarks(store)
+
+    def _drain_benchmarks(self, store) -> None:
+        """Wait, at most ``bench_grace`` seconds, for the benchmarks already started."""
+        end = time.monotonic() + self.spec.bench_grace
+        while self.executor.pending(BENCH):
+            left = end - time.monotonic()
+            if left <= 0:
+                self.log(f"{self.executor.pending(BENCH)} benchmark(s) still running after "
+                         f"{self.spec.bench_grace:g} s; not stored")
+                return
+            for done in self.executor.wait(left, (BENCH,)):
+                self._bench_done(store, done)
 
     def _warm_start(self) -> None:
         from . import catalog

@@ -30,9 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
-from .campaign import Campaign, CampaignSpec, Stats, refine_scheme
+from .executors import BENCH, PLAY, REFINE, Done, Executor, Job, bench_scheme, refine_scheme
 from .tensors import Scheme
 
 try:
@@ -56,9 +55,6 @@ class RaySettings:
         local search and benchmarks).
       localsearch_workers: local-search tasks in flight at most.
       bench_on: ``cpu``, ``gpu`` or ``resource:NAME``: where benchmarks run.
-      bench_size: N of the N×N×N float64 product timed per scheme.
-      bench_grace: seconds the campaign waits, past its time limit, for benchmarks it
-        started, so that what was measured is stored (a busy node may be slow).
       learner_on: ``cpu`` or ``gpu``.
     """
 
@@ -66,9 +62,7 @@ class RaySettings:
     actors: int | None = None
     localsearch_workers: int = 1
     bench_on: str = "cpu"
-    bench_size: int = 2048
     learner_on: str = "cpu"
-    bench_grace: float = 120.0
 
     def __post_init__(self):
         if self.actors is not None and self.actors < 1:
@@ -80,8 +74,6 @@ class RaySettings:
             raise ValueError(f"bench placement must be cpu, gpu or resource:NAME, got {self.bench_on!r}")
         if self.learner_on not in ("cpu", "gpu"):
             raise ValueError(f"learner placement must be cpu or gpu, got {self.learner_on!r}")
-        if self.bench_size < 16:
-            raise ValueError(f"benchmark size must be at least 16, got {self.bench_size}")
 
     def bench_options(self) -> dict:
         """Ray resource options of a benchmark task."""
@@ -180,187 +172,146 @@ class _Placed:
 
 
 def _refine_task(scheme: Scheme, seconds: float, seed: int, target_rank: int | None):
-    better, why = refine_scheme(scheme, seconds, seed, target_rank)
-    return better, why, _node()
+    t = time.monotonic()
+    return refine_scheme(scheme, seconds, seed, target_rank), _node(), time.monotonic() - t
 
 
-def _bench_task(scheme: Scheme, backend: str, size: int, repeats: int):
-    from . import bench
-
-    result = bench.benchmark(scheme, backend, (size, size, size), "float64", 1, repeats=repeats)
+def _bench_task(scheme: Scheme, backend: str, size, dtype: str, repeats: int):
+    t = time.monotonic()
+    result = bench_scheme(scheme, backend, size, dtype, repeats)
     device = dict(result.device, ray_node=_node(), ray_node_resources=_custom_resources())
-    return dataclasses.replace(result, device=device)
+    return dataclasses.replace(result, device=device), _node(), time.monotonic() - t
 
 
-class RayCampaign(Campaign):
-    """A :class:`~alphaalgo.campaign.Campaign` whose acting, learning, local
-    search and benchmarks run as Ray actors and tasks (see the module doc)."""
+def check_cluster(settings: RaySettings, log: Callable[[str], None] = print) -> RaySettings:
+    """Connect and check that the cluster can run a campaign as ``settings`` ask; the
+    settings with the number of actors decided.  ``ClusterError`` otherwise."""
+    connect(settings.address)
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    res = ray.cluster_resources()
+    cpus = int(res.get("CPU", 0))
+    actors = settings.actors or max(1, cpus - 1)
+    # Actors hold a CPU each for the whole run; one more is needed for the
+    # local-search and benchmark tasks (the learner takes the driver's share:
+    # the driver waits while it trains).
+    if actors + 1 > cpus:
+        raise ClusterError(f"the Ray cluster has {cpus} CPU(s): {actors} self-play actor(s) plus one "
+                           f"CPU for local search and benchmarks need {actors + 1}")
+    if settings.bench_on == "gpu" and res.get("GPU", 0) < 1:
+        raise ClusterError("--bench-on gpu: the Ray cluster has no GPU")
+    if settings.bench_on.startswith("resource:"):
+        name = settings.bench_on.split(":", 1)[1]
+        if res.get(name, 0) <= 0:
+            raise ClusterError(f"--bench-on {settings.bench_on}: no node of the Ray cluster "
+                               f"offers the resource {name!r}")
+    if settings.learner_on == "gpu" and res.get("GPU", 0) < 1:
+        raise ClusterError("--learner-on gpu: the Ray cluster has no GPU")
+    log(f"ray: {len(nodes)} node(s), {res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs; "
+        f"{actors} self-play actor(s)")
+    return dataclasses.replace(settings, actors=actors)
 
-    backend = "ray"
 
-    def __init__(self, spec: CampaignSpec, settings: RaySettings,
-                 report: Callable[[Stats], None] | None = None, log: Callable[[str], None] = print):
-        self.settings = settings
-        self._connect(log)
-        super().__init__(spec, report, log)
-        self._bench_device: str | None = None
-        self._bench_pending: set[str] = set()
-        self._pending: dict[Any, tuple] = {}
-        self.placement: dict[str, list[str]] = {}
+def ray_executor(settings: RaySettings):
+    """An executor factory for :class:`~alphaalgo.campaign.Campaign`: self-play
+    actors, a learner actor, and refine and benchmark tasks placed by resources on
+    the Ray cluster of ``settings`` (see the module doc)."""
 
-    # ------------------------------------------------------------ cluster
-    def _connect(self, log: Callable[[str], None]) -> None:
-        connect(self.settings.address)
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
-        res = ray.cluster_resources()
-        cpus = int(res.get("CPU", 0))
-        actors = self.settings.actors or max(1, cpus - 1)
-        # Actors hold a CPU each for the whole run; one more is needed for the
-        # local-search and benchmark tasks (the learner takes the driver's share:
-        # the driver waits while it trains).
-        if actors + 1 > cpus:
-            raise ClusterError(f"the Ray cluster has {cpus} CPU(s): {actors} self-play actor(s) plus one "
-                             f"CPU for local search and benchmarks need {actors + 1}")
-        if self.settings.bench_on == "gpu" and res.get("GPU", 0) < 1:
-            raise ClusterError("--bench-on gpu: the Ray cluster has no GPU")
-        if self.settings.bench_on.startswith("resource:"):
-            name = self.settings.bench_on.split(":", 1)[1]
-            if res.get(name, 0) <= 0:
-                raise ClusterError(f"--bench-on {self.settings.bench_on}: no node of the Ray cluster "
-                                 f"offers the resource {name!r}")
-        if self.settings.learner_on == "gpu" and res.get("GPU", 0) < 1:
-            raise ClusterError("--learner-on gpu: the Ray cluster has no GPU")
-        self.settings = dataclasses.replace(self.settings, actors=actors)
-        log(f"ray: {len(nodes)} node(s), {res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs; "
-            f"{actors} self-play actor(s)")
-
-    def _make_trainer(self, cls):
-        placed = type("Trainer", (cls, _Placed), {})
-        opts = {"num_cpus": 0, "num_gpus": 1 if self.settings.learner_on == "gpu" else 0}
-        return ray.remote(placed).options(**opts).remote(self.game, self.spec.preset)
-
-    def _call(self, method: str, *args: Any) -> Any:
-        return ray.get(getattr(self.trainer, method).remote(*args))
-
-    def _place(self, what: str, node: str) -> None:
-        self.placement.setdefault(what, []).append(node)
-
-    # ------------------------------------------------------- local search
-    def _refine(self, store, scheme: Scheme, rng: np.random.Generator) -> None:
-        secs = self.spec.preset.acting.refine_seconds
-        busy = sum(1 for v in self._pending.values() if v[0] == "refine")
-        if secs <= 0 or self._reached() or busy >= self.settings.localsearch_workers:
-            return
-        ref = ray.remote(_refine_task).options(num_cpus=1).remote(
-            scheme, secs, int(rng.integers(2**31)), self.spec.target_rank)
-        self._pending[ref] = ("refine", scheme, int(rng.integers(2**31)))
-
-    def _refine_best(self, store, rng: np.random.Generator) -> None:
-        """As on the local backend, but benchmark tasks go first: no walk from the
-        best scheme while one is waiting for a CPU."""
-        if not any(job[0] == "bench" for job in self._pending.values()):
-            super()._refine_best(store, rng)
-
-    # --------------------------------------------------------- benchmarks
-    def _speed(self, store, scheme: Scheme) -> float:
-        from . import bench, tensors
-
-        h = tensors.canonical_hash(scheme)
-        measured = self._bench_device is not None and bench.stored_measurement(store, h, self._bench_device)
-        if not measured and h not in self._bench_pending:
-            self._bench_pending.add(h)
-            ref = ray.remote(_bench_task).options(**self.settings.bench_options()).remote(
-                scheme, self.settings.bench_backend, self.settings.bench_size, 3)
-            self._pending[ref] = ("bench", scheme)
-        return float(bench.speed_score(scheme, store=store, device=self._bench_device))
-
-    # -------------------------------------------------------------- loop
-    def _act(self, store, deadline: float) -> None:
+    def make(game, target, spec, log: Callable[[str], None] = print) -> Executor:
         from .player import Player
+        from .trainer import Trainer
 
-        pre = self.spec.preset
-        placed = type("Player", (Player, _Placed), {})
-        actor_cls = ray.remote(placed).options(num_cpus=1, scheduling_strategy="SPREAD")
-        actors = [actor_cls.remote(self.game, self.target, pre, self.spec.seed, self.spec.shape)
-                  for _ in range(self.settings.actors)]
-        for a in actors:
-            self._place("self-play", ray.get(a.node.remote()))
-        self._place("learner", self._call("node"))
-        self.log("ray placement: " + "; ".join(f"{k} on {', '.join(sorted(set(v)))}"
-                                                for k, v in self.placement.items()))
-        params = ray.put(self._call("params"))
-        next_round = self.stats.rounds
-        for a in actors:
-            self._pending[a.play.remote(params, next_round)] = ("play", a)
-            next_round += 1
-        t_act, sims, played_here = time.monotonic(), 0, 0
-        try:
-            while self._pending and not self._reached():
-                now = time.monotonic()
-                if played_here and now >= deadline:
-                    break
-                wait = max(0.05, deadline - now) if played_here else None
-                ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=wait)
-                if not ready:
+        cfg = check_cluster(settings, log)
+        learner_cls = ray.remote(type("Trainer", (Trainer, _Placed), {}))
+        learner = learner_cls.options(num_cpus=0, num_gpus=1 if cfg.learner_on == "gpu" else 0
+                                      ).remote(game, spec.preset)
+        actors: list = []
+        idle: list = []
+        pending: dict = {}                 # ref -> (job, actor or None)
+        placement: dict[str, list[str]] = {}
+        device: list[str] = []
+
+        def place(what: str, node: str) -> None:
+            placement.setdefault(what, []).append(node)
+
+        def call(method: str, *args: Any) -> Any:
+            return ray.get(getattr(learner, method).remote(*args))
+
+        def start() -> None:
+            if actors:
+                return
+            actor_cls = ray.remote(type("Player", (Player, _Placed), {})).options(
+                num_cpus=1, scheduling_strategy="SPREAD")
+            for _ in range(cfg.actors):
+                a = actor_cls.remote(game, target, spec.preset, spec.seed, spec.shape)
+                actors.append(a)
+                idle.append(a)
+            for a in actors:
+                place("self-play", ray.get(a.node.remote()))
+            place("learner", ray.get(learner.node.remote()))
+            log("ray placement: " + "; ".join(f"{k} on {', '.join(sorted(set(v)))}"
+                                              for k, v in placement.items()))
+
+        def submit(job: Job) -> None:
+            if job.kind == PLAY:
+                start()
+                actor = idle.pop()
+                params, round_ = job.args
+                pending[actor.play.remote(ray.put(params), round_)] = (job, actor)
+            elif job.kind == REFINE:
+                pending[ray.remote(_refine_task).options(num_cpus=1).remote(*job.args)] = (job, None)
+            elif job.kind == BENCH:
+                pending[ray.remote(_bench_task).options(**cfg.bench_options()).remote(*job.args)] = (job, None)
+            else:
+                raise ValueError(f"unknown job kind {job.kind!r}")
+
+        def wait(timeout: float | None, kinds: tuple[str, ...] | None = None) -> list[Done]:
+            refs = [r for r, (job, _) in pending.items() if kinds is None or job.kind in kinds]
+            if not refs:
+                return []
+            ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+            out = []
+            for ref in ready:
+                job, actor = pending.pop(ref)
+                try:
+                    value = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    if actor is not None:
+                        idle.append(actor)
+                    out.append(Done(job, None, f"{type(exc).__name__}: {exc}"))
                     continue
-                ref = ready[0]
-                job = self._pending.pop(ref)
-                if job[0] == "play":
-                    played = ray.get(ref)
-                    played_here += 1
-                    sims += played.simulations
-                    self.stats.sims_per_second = sims / max(time.monotonic() - t_act, 1e-9)
-                    self._absorb(store, played)
-                    self._train(pre.replay.updates_per_round)
-                    params = ray.put(self._call("params"))
-                    self._pending[job[1].play.remote(params, next_round)] = ("play", job[1])
-                    next_round += 1
-                    self._tick()
-                elif job[0] == "refine":
-                    better, why, node = ray.get(ref)
-                    self._place("local search", node)
-                    if better is None:
-                        self._not_refined(job[1], why)
-                    else:
-                        self._refined(store, job[1], better, np.random.default_rng(job[2]))
-                else:
-                    self._benchmarked(store, job[1], ref)
-                self._checkpoint_due(store)
-            self._drain_benchmarks(store)
-        finally:
-            for ref, job in self._pending.items():
-                if job[0] != "play":
+                if job.kind == PLAY:
+                    idle.append(actor)
+                    out.append(Done(job, value, "", "", value.seconds))
+                    continue
+                result, node, seconds = value
+                place("local search" if job.kind == REFINE else "benchmarks", node)
+                if job.kind == BENCH and not device:
+                    device.append(result.device_key)
+                out.append(Done(job, result, "", node, seconds))
+            return out
+
+        def count(kind: str | None = None) -> int:
+            return sum(1 for job, _ in pending.values() if kind in (None, job.kind))
+
+        def close() -> None:
+            for ref, (job, _) in list(pending.items()):
+                if job.kind != PLAY:
                     ray.cancel(ref, force=True)
-            self._pending.clear()
+            pending.clear()
             for a in actors:
                 ray.kill(a)
-        self.log("ray work done: " + "; ".join(
-            f"{k} on {', '.join(f'{n} ×{v.count(n)}' for n in sorted(set(v)))}"
-            for k, v in self.placement.items()))
+            actors.clear()
+            idle.clear()
 
-    def _drain_benchmarks(self, store) -> None:
-        """Wait, at most ``bench_grace`` seconds, for the benchmarks already started."""
-        end = time.monotonic() + self.settings.bench_grace
-        while True:
-            refs = [r for r, job in self._pending.items() if job[0] == "bench"]
-            left = end - time.monotonic()
-            if not refs or left <= 0:
-                if refs:
-                    self.log(f"{len(refs)} benchmark(s) still running after the grace period; "
-                             "not stored")
-                return
-            ready, _ = ray.wait(refs, num_returns=1, timeout=left)
-            for ref in ready:
-                self._benchmarked(store, self._pending.pop(ref)[1], ref)
+        def summary() -> str:
+            return "ray work done: " + "; ".join(
+                f"{k} on {', '.join(f'{n} ×{v.count(n)}' for n in sorted(set(v)))}"
+                for k, v in placement.items())
 
-    def _benchmarked(self, store, scheme: Scheme, ref) -> None:
-        from . import bench
+        ex = Executor("ray", call, start, submit, wait, count, close,
+                      play_slots=cfg.actors, refine_slots=cfg.localsearch_workers,
+                      bench_device=lambda: device[0] if device else None, placement=summary)
+        object.__setattr__(ex, "bench_backend", cfg.bench_backend)
+        return ex
 
-        try:
-            result = ray.get(ref)
-        except ray.exceptions.RayTaskError as exc:
-            self.log(f"benchmark failed: {exc}")
-            return
-        bench.record(store, scheme, result)
-        self._bench_device = self._bench_device or result.device_key
-        self._place("benchmarks", result.device["ray_node"])
+    return make

@@ -51,11 +51,11 @@ def run(config: str, args: argparse.Namespace, folder: Path) -> dict:
     if config == "local":
         camp = Campaign(spec, report, log=lambda m: None)
     else:
-        from alphaalgo.distributed import RayCampaign, RaySettings
+        from alphaalgo.distributed import RaySettings, ray_executor
 
         actors = int(config.split(":")[1])
-        camp = RayCampaign(spec, RaySettings(address=args.address, actors=actors), report,
-                           log=lambda m: print(f"  {m}", file=sys.stderr))
+        camp = Campaign(spec, report, log=lambda m: print(f"  {m}", file=sys.stderr),
+                        executor=ray_executor(RaySettings(address=args.address, actors=actors)))
     result = camp.run()
     total = time.monotonic() - t0
     g = game_config(spec)

@@ -121,7 +121,7 @@ def test_a_truncated_latest_checkpoint_falls_back_to_the_one_before(tmp_path):
     with Store(tmp_path / "s.db") as s:
         found = s.checkpoints(1)
     assert len(found) >= 2 and found[0][0] > found[-1][0]
-    (newest_step, newest), (older_step, _) = found[0], found[1]
+    (_, newest), (older_step, _) = found[0], found[1]
     data = Path(newest).read_bytes()
     Path(newest).write_bytes(data[: len(data) // 3])        # a kill mid-write, or a bad disk
     logs: list[str] = []

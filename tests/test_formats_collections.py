@@ -12,7 +12,7 @@ import pytest
 
 from alphaalgo import catalog, formats, tensors
 from alphaalgo.cli import main
-from alphaalgo.formats import FormatError, SchemeRecord
+from alphaalgo.formats import SchemeRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collections"
 

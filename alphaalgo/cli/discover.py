@@ -26,12 +26,18 @@ each stored scheme's provenance says whether the agent or local search found
 it.  Checkpoints are written beside the store (STORE.checkpoints/) and --resume
 continues the same campaign (same shape, ring, agent and seed) from the latest.
 
---backend ray runs the same campaign on a Ray cluster (pip install
+The hardware loop: with a speed weight > 0 (--speed-weight), every new scheme at
+the best rank that is valid over Z or Q is compiled and timed against the
+vendor matmul on the target device (--bench-size N, --bench-dtype), once per
+scheme, device, size and dtype; the measurement is stored (alphaalgo results
+shows it) and enters the reward of later games, r' = r + LAMBDA*speedup.
+Locally the benchmarks run in a worker process beside play.
+
+--backend ray runs the same campaign loop on a Ray cluster (pip install
 'alphaalgo[distributed]'): self-play actors spread over the nodes, the learner
-as an actor (--learner-on gpu), local search as tasks, and, when the speed
-weight is > 0, benchmarks of new schemes as tasks placed by resources
-(--bench-on cpu|gpu|resource:NAME) whose measurements feed the reward.  The
-store stays with this process.  --population N tunes the learning rate, the
+as an actor (--learner-on gpu), local search as tasks, and benchmarks as tasks
+placed by resources (--bench-on cpu|gpu|resource:NAME).  The store stays with
+this process.  --population N tunes the learning rate, the
 search temperature and the speed weight across N member campaigns
 (population-based training; with --backend ray, Ray Tune's PBT scheduler).
 
@@ -105,8 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--bench-on", default=None, metavar="WHERE",
                    help="where benchmarks of new schemes run when the speed weight is > 0: "
                         "cpu, gpu, or resource:NAME (a custom resource, e.g. a CPU model); default cpu")
-    g.add_argument("--bench-size", type=int_range(16, 16_384, "--bench-size"), default=None, metavar="N",
-                   help="N of the NxNxN float64 product timed per scheme (default 2048)")
+    p.add_argument("--bench-size", type=int_range(16, 16_384, "--bench-size"), default=None,
+                   metavar="N", help="N of the NxNxN product each new scheme is timed "
+                                     "at when the speed weight is > 0 (default 2048)")
+    p.add_argument("--bench-dtype", choices=("float64", "float32"), default=None,
+                   help="dtype of that product (default float64)")
     g.add_argument("--learner-on", choices=["cpu", "gpu"], default=None,
                    help="where the learner actor runs (default cpu)")
     p.set_defaults(func=run)
@@ -175,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     spec = CampaignSpec(shape=tuple(args.shape), ring=ring, preset=preset, store=args.store,
                         time_limit=args.time_limit, target_rank=args.target_rank, seed=args.seed,
                         out=args.out, resume=args.resume, params=args.params,
-                        warm_start=args.warm_start, coefficients=coefs)
+                        warm_start=args.warm_start, coefficients=coefs,
+                        bench_size=args.bench_size or 2048, bench_dtype=args.bench_dtype or "float64")
     what = f"<{','.join(map(str, args.shape))}> over {ring}"
     try:
         if args.population is not None:
@@ -213,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 _RAY_OPTIONS = {"ray_address": "address", "actors": "actors", "localsearch_workers": "localsearch_workers",
-                "bench_on": "bench_on", "bench_size": "bench_size", "learner_on": "learner_on"}
+                "bench_on": "bench_on", "learner_on": "learner_on"}
 
 
 def _run_population(spec, args: argparse.Namespace):
@@ -254,6 +264,8 @@ def _backend(args: argparse.Namespace):
         from ..campaign import Campaign
 
         return Campaign, ()
+    from ..campaign import Campaign
+
     try:
         from .. import distributed
     except ImportError as exc:
@@ -262,7 +274,8 @@ def _backend(args: argparse.Namespace):
         settings = distributed.RaySettings(**{_RAY_OPTIONS[k]: v for k, v in given.items()})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return (lambda spec, report, log: distributed.RayCampaign(spec, settings, report, log),
+    executor = distributed.ray_executor(settings)
+    return (lambda spec, report, log: Campaign(spec, report, log, executor=executor),
             (distributed.ClusterError,))
 
 

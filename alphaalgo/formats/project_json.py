@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import limits, tensors
 from ..atomic import atomic_write_text
-from .common import FormatError, SchemeRecord
+from .common import SchemeRecord
 from .notation import format_products, parse_products
 
 JSON_FORMAT = "alphaalgo-scheme"

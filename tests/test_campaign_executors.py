@@ -1,0 +1,114 @@
+"""One campaign loop, every executor (pgx's ``api_test`` in spirit): the same
+assertions hold for the local executor and the Ray executor, the hardware loop
+included — each new scheme at the best rank is timed on the target device once
+per configuration, stored, and read by the reward."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+
+import pytest
+
+from alphaalgo import presets, tensors
+from alphaalgo.campaign import Campaign, CampaignSpec, with_speed_weight
+from alphaalgo.store import Store
+
+
+def _local():
+    return None                                   # Campaign's default: local_executor
+
+
+def _ray():
+    pytest.importorskip("ray")
+    import ray
+
+    from alphaalgo.distributed import RaySettings, ray_executor
+
+    if ray.is_initialized():
+        ray.shutdown()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return ray_executor(RaySettings(actors=1))
+
+
+EXECUTORS = {"local": _local, "ray": _ray}
+
+
+@pytest.fixture(params=sorted(EXECUTORS))
+def executor(request):
+    make = EXECUTORS[request.param]()
+    yield request.param, make
+    if request.param == "ray":
+        import ray
+
+        ray.shutdown()
+
+
+def _spec(tmp_path, **kw) -> CampaignSpec:
+    pre = with_speed_weight(presets.load_preset("tiny"), 0.1)
+    pre = dataclasses.replace(pre, acting=dataclasses.replace(pre.acting, refine_seconds=0.5))
+    base = dict(shape=(2, 2, 2), ring="Z", preset=pre, store=str(tmp_path / "s.db"),
+                time_limit=25, seed=2, bench_size=64, bench_grace=300)
+    base.update(kw)
+    return CampaignSpec(**base)
+
+
+def test_the_same_campaign_on_every_executor(tmp_path, executor):
+    name, make = executor
+    logs: list[str] = []
+    result = Campaign(_spec(tmp_path), log=logs.append, executor=make).run()
+    assert result.stats.games > 0 and result.stats.rounds > 0
+    assert result.best is not None and tensors.verify(result.best).valid
+    with Store(tmp_path / "s.db") as s:
+        (camp,) = s.campaigns()
+        assert camp["config"]["spec"]["backend"] == name
+        stored = s.list_schemes((2, 2, 2), "Z", camp["id"])
+        assert stored and all(tensors.verify(r.scheme).valid for r in stored)
+        assert s.count_examples(camp["id"], "selfplay") > 0
+        assert s.latest_checkpoint(camp["id"]) is not None
+        # The hardware loop: measured rows, each a real comparison on this device...
+        rows = s.benchmarks()
+        assert rows, logs
+        for row in rows:
+            assert row["size"] == [64, 64, 64] and row["dtype"] == "float64"
+            assert row["result"]["max_rel_error"] < 1e-10 and row["result"]["speedup"] > 0
+        # ... and never two for one scheme, device and configuration.
+        keys = collections.Counter((r["scheme_hash"], r["device"], r["backend"], tuple(r["size"]),
+                                    r["dtype"], r["levels"]) for r in rows)
+        assert max(keys.values()) == 1, keys
+        # Only schemes that were stored at some point were timed.
+        assert {r["scheme_hash"] for r in rows} <= {x.hash for x in stored}
+
+    # Resuming goes on with the same campaign and times nothing again.
+    again = Campaign(dataclasses.replace(_spec(tmp_path), resume=True, time_limit=10),
+                     log=logs.append, executor=make).run()
+    assert any(m.startswith(f"resumed campaign {camp['id']} from step") for m in logs), logs
+    assert again.campaign_id == camp["id"]
+    with Store(tmp_path / "s.db") as s:
+        keys = collections.Counter((r["scheme_hash"], r["device"], tuple(r["size"]), r["dtype"])
+                                   for r in s.benchmarks())
+        assert max(keys.values()) == 1, keys
+
+
+def test_without_a_speed_weight_nothing_is_timed(tmp_path):
+    pre = presets.load_preset("tiny")
+    result = Campaign(_spec(tmp_path, preset=pre, time_limit=8), log=lambda m: None).run()
+    assert result.stats.games > 0
+    with Store(tmp_path / "s.db") as s:
+        assert s.benchmarks() == []
+
+
+def test_the_reward_reads_the_measurement(tmp_path):
+    """Once a scheme is measured, its speed score is the measurement, not the cost model."""
+    from alphaalgo import bench, catalog
+
+    camp = Campaign(_spec(tmp_path), log=lambda m: None)
+    s = catalog.strassen()
+    with Store(tmp_path / "s.db") as store:
+        before = camp._speed(store, s)
+        assert before == pytest.approx(bench.estimate_speedup(s))
+        result = bench.benchmark(s, "numba", (64, 64, 64), "float64", 1, repeats=1)
+        bench.record(store, s, result)
+        assert camp._speed(store, s) == pytest.approx(result.speedup)
+    camp.executor.close()

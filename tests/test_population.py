@@ -40,7 +40,7 @@ def test_local_population_exploits_by_checkpoint(tmp_path):
     the loser's next run resumes from the winner's parameters."""
     store = tmp_path / "p.db"
     r = subprocess.run(_discover("--store", str(store), "--population", "2", "--pbt-interval", "8",
-                                 "--time-limit", "32"), capture_output=True, text=True, timeout=600)
+                                 "--time-limit", "32"), capture_output=True, text=True, timeout=1500)
     assert r.returncode == 0, r.stderr          # a scheme: tiny's games, completed
     assert "population of 2 (local)" in r.stdout and "generation 1:" not in r.stderr  # --quiet
     with Store(store, readonly=True) as s:
@@ -84,7 +84,7 @@ def test_population_on_ray_tune(tmp_path):
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     r = subprocess.run(_discover("--store", str(store), "--population", "2", "--pbt-interval", "5",
                                  "--time-limit", "20", "--backend", "ray"),
-                       capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+                       capture_output=True, text=True, timeout=1500, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]   # a scheme: tiny's games, completed
     assert "population of 2 (ray)" in r.stdout, r.stdout
     with Store(store, readonly=True) as s:

@@ -54,7 +54,7 @@ def test_discover_on_a_two_node_cluster(folder):
         discover + ["--time-limit", "5", "--bench-on", "resource:tpu-v9"],
         # The campaign goes on from its checkpoint.
         discover + ["--time-limit", "10", "--actors", "1", "--resume"],
-    ], folder, worker_resources={"bench_node": 1}, timeout=420, env=env)
+    ], folder, worker_resources={"bench_node": 1}, timeout=1500, env=env)  # a safety net only
     logs = {p.name: p.read_text(errors="replace")[-3000:] for p in folder.glob("*.txt")}
     logs.update({p.name: p.read_text(errors="replace")[-2000:] for p in folder.glob("*.log")})
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:], logs)

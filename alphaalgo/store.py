@@ -346,10 +346,13 @@ class Store:
         """Every measurement (optionally of one scheme / one device), oldest first."""
         where, params = self._filter(scheme_hash=scheme_hash, device=device)
         rows = self._read(f"SELECT * FROM benchmarks{where} ORDER BY id", params)
-        return [{"id": r["id"], "scheme_hash": r["scheme_hash"], "device": r["device"],
-                 "backend": r["backend"], "size": [int(x) for x in r["size"].split(",")],
-                 "dtype": r["dtype"], "levels": r["levels"], "result": json.loads(r["result"]),
-                 "created": r["created"]} for r in rows]
+        try:
+            return [{"id": r["id"], "scheme_hash": r["scheme_hash"], "device": r["device"],
+                     "backend": r["backend"], "size": [int(x) for x in str(r["size"]).split(",")],
+                     "dtype": r["dtype"], "levels": r["levels"], "result": json.loads(r["result"]),
+                     "created": r["created"]} for r in rows]
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise StoreError(f"{self.path}: a stored benchmark is damaged ({str(exc)[:120]})") from None
 
     # ------------------------------------------------------------ examples
     def add_examples(self, campaign_id: int | None, kind: str,

@@ -112,3 +112,17 @@ def test_the_reward_reads_the_measurement(tmp_path):
         bench.record(store, s, result)
         assert camp._speed(store, s) == pytest.approx(result.speedup)
     camp.executor.close()
+
+
+def test_results_shows_the_measured_speed(tmp_path, capsys):
+    from alphaalgo import bench, catalog
+    from alphaalgo.cli import main
+
+    s = catalog.strassen()
+    with Store(tmp_path / "s.db") as store:
+        store.add_scheme(s, {"source": "test"})
+        result = bench.benchmark(s, "numba", (64, 64, 64), "float64", 1, repeats=1)
+        bench.record(store, s, result)
+    assert main(["results", "--store", str(tmp_path / "s.db")]) == 0
+    out = capsys.readouterr().out
+    assert f"measured {result.speedup:.3f}× vs vendor at 64x64x64 float64" in out

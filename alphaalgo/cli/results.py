@@ -11,8 +11,9 @@ from ._common import EXIT_OK, UsageError, add_parser, add_ring, shape_arg
 
 DESCRIPTION = """\
 List what a results store holds: the best rank per shape and ring (beside the
-best known rank), then every stored scheme with its provenance.  The store is
-opened read-only.
+best known rank), then every stored scheme with its provenance and the speed
+measured for it (the hardware loop's benchmarks: speedup against the vendor
+matmul, size, dtype and device).  The store is opened read-only.
 
 examples:
   alphaalgo results --store runs/strassen.sqlite
@@ -37,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
                     and (args.ring is None or b["ring"] == args.ring)]
             schemes = store.list_schemes(args.shape, args.ring)
             campaigns = {c["id"]: c["name"] for c in store.campaigns()}
+            measured: dict[str, list[dict]] = {}
+            for row in store.benchmarks():
+                measured.setdefault(row["scheme_hash"], []).append(row)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     for b in best:
@@ -46,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
             "store": str(args.store), "best": best,
             "schemes": [{"id": s.id, "hash": s.hash, "shape": list(s.shape), "ring": s.ring,
                          "rank": s.rank, "campaign": campaigns.get(s.campaign_id),
-                         "created": s.created, "provenance": s.provenance} for s in schemes],
+                         "created": s.created, "provenance": s.provenance,
+                         "benchmarks": [_speed_row(r) for r in measured.get(s.hash, [])]}
+                        for s in schemes],
         }, indent=1))
         return EXIT_OK
     if not schemes:
@@ -63,4 +69,17 @@ def run(args: argparse.Namespace) -> int:
         camp = campaigns.get(s.campaign_id)
         print(f"#{s.id:<5} {','.join(map(str, s.shape)):<10} {s.ring:<4} rank {s.rank:<4} "
               f"{s.hash}  {src}{f' (campaign {camp})' if camp else ''}  {s.created}")
+        for r in measured.get(s.hash, []):
+            m = _speed_row(r)
+            print(f"       measured {m['speedup']:.3f}× vs vendor at {'x'.join(map(str, m['size']))} "
+                  f"{m['dtype']}, {m['levels']} level(s), {m['backend']} on {m['device']}")
     return EXIT_OK
+
+
+def _speed_row(row: dict) -> dict:
+    """One stored benchmark as the speed a person reads (speedup against the vendor matmul)."""
+    result = row.get("result") or {}
+    return {"device": row["device"], "backend": row["backend"], "size": row["size"],
+            "dtype": row["dtype"], "levels": row["levels"],
+            "speedup": float(result.get("speedup", float("nan"))),
+            "max_rel_error": result.get("max_rel_error")}

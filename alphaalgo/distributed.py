@@ -41,6 +41,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
                       "(or: make setup-distributed)") from exc
 
 
+#: Ray's setting for its workers' niceness; campaign workers run at normal priority.
+WORKER_NICENESS = "RAY_worker_niceness"
+
+
 class ClusterError(RuntimeError):
     """The cluster cannot run the campaign as asked (unreachable, too few CPUs, no such resource)."""
 
@@ -113,6 +117,9 @@ def connect(address: str | None = None) -> None:
     # Name this node's address ourselves: left alone, Ray finds it by opening a
     # socket towards a public address, which a machine on a closed network must not.
     kwargs["_node_ip_address"] = _node_ip_towards(address)
+    # Ray nices its workers (15) by default; ours play, search and time kernels, and
+    # on a busy machine a niced benchmark measures the neighbours, a niced actor starves.
+    os.environ.setdefault(WORKER_NICENESS, "0")
     try:
         if address:
             ray.init(address=address, **kwargs)

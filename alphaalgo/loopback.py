@@ -109,7 +109,8 @@ def run_in_loopback_cluster(commands: Sequence[Sequence[str]], folder: str | os.
         out = shlex.quote(str(folder / f"cmd{i}.txt"))
         lines.append(f"{shlex.join(args)} > {out} 2>&1; echo $? > {shlex.quote(str(folder / f'cmd{i}.rc'))}")
     full_env = dict(os.environ if env is None else env, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token,
-                    RAY_USAGE_STATS_ENABLED="0")
+                    RAY_USAGE_STATS_ENABLED="0",
+                    RAY_worker_niceness="0")
     shell = ["unshare", "-n", "bash", "-c", "\n".join(lines)] if netns else ["bash", "-c", "\n".join(lines)]
     try:
         return subprocess.run(shell, env=full_env, timeout=timeout, capture_output=True, text=True)

@@ -213,7 +213,7 @@ class Campaign:
     @property
     def trainer(self):
         """The :class:`~alphaalgo.trainer.Trainer` of a local campaign (tests look inside)."""
-        return getattr(self.executor, "trainer")
+        return self.executor.trainer
 
     def _call(self, method: str, *args: Any) -> Any:
         """Call a :class:`~alphaalgo.trainer.Trainer` method where the executor keeps it."""
@@ -276,8 +276,7 @@ class Campaign:
     # ---------------------------------------------------------- benchmarks
     def _bench_key(self) -> tuple:
         n = int(self.spec.bench_size)
-        backend = "numba" if self.executor.name == "local" else getattr(self.executor, "bench_backend", "numba")
-        return backend, (n, n, n), self.spec.bench_dtype, 1
+        return self.executor.bench_backend, (n, n, n), self.spec.bench_dtype, 1
 
     def _measured(self, store, scheme: Scheme) -> dict | None:
         """The stored measurement of ``scheme`` on the target device at the campaign's

@@ -315,10 +315,9 @@ def ray_executor(settings: RaySettings):
                 f"{k} on {', '.join(f'{n} ×{v.count(n)}' for n in sorted(set(v)))}"
                 for k, v in placement.items())
 
-        ex = Executor("ray", call, start, submit, wait, count, close,
-                      play_slots=cfg.actors, refine_slots=cfg.localsearch_workers,
-                      bench_device=lambda: device[0] if device else None, placement=summary)
-        object.__setattr__(ex, "bench_backend", cfg.bench_backend)
-        return ex
+        return Executor("ray", call, start, submit, wait, count, close,
+                        play_slots=cfg.actors, refine_slots=cfg.localsearch_workers,
+                        bench_device=lambda: device[0] if device else None, placement=summary,
+                        bench_backend=cfg.bench_backend)
 
     return make

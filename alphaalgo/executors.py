@@ -89,6 +89,9 @@ class Executor:
       bench_device: ``bench_device()``: the device key benchmarks are stored under,
         ``None`` until known (a Ray node's is learnt from its first result).
       placement: ``placement()``: where work ran, for people (``""`` when local).
+      bench_backend: the kernel backend benchmarks use (``numba``, or ``jax`` on a GPU).
+      trainer: the :class:`~alphaalgo.trainer.Trainer` itself where it lives in this
+        process (the local executor), for tests and notebooks that look inside; else None.
     """
 
     name: str
@@ -102,6 +105,8 @@ class Executor:
     refine_slots: int | None = None
     bench_device: Callable[[], str | None] = lambda: None
     placement: Callable[[], str] = lambda: ""
+    bench_backend: str = "numba"
+    trainer: Any = None
 
 
 # ------------------------------------------------------------------ the jobs
@@ -215,7 +220,5 @@ def local_executor(game, target: np.ndarray, spec, log: Callable[[str], None] = 
 
         return bench.device_key("numba")
 
-    ex = Executor("local", call, start, submit, wait, pending, close, play_slots=1,
-                  refine_slots=None, bench_device=bench_device)
-    object.__setattr__(ex, "trainer", trainer)   # for tests and notebooks that look inside
-    return ex
+    return Executor("local", call, start, submit, wait, pending, close, play_slots=1,
+                    refine_slots=None, bench_device=bench_device, trainer=trainer)

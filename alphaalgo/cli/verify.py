@@ -56,9 +56,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"alphaalgo verify: error: {exc}", file=sys.stderr)
             continue
         for rec in records:
-            check = tensors.verify(rec.scheme, args.ring)
-            if not check.valid and args.ring is None:
-                check = tensors.ring_label(rec.scheme)
+            check = (tensors.ring_label(rec.scheme) if args.ring is None
+                     else tensors.verify(rec.scheme, args.ring))
             checked += 1
             valid += check.valid
             if not check.valid and status == EXIT_OK:

@@ -117,13 +117,9 @@ def _settle_ring(records: list[SchemeRecord]) -> list[SchemeRecord]:
     valid mod 2 (else mod 3) are held in that field."""
     out = []
     for rec in records:
-        s = rec.scheme
-        if s.ring == "Z" and not tensors.verify(s).valid:
-            for ring in ("Z2", "Z3"):
-                held, _ = tensors.as_ring(s, ring)
-                if held is not None and tensors.verify(held).valid:
-                    rec = SchemeRecord(rec.name, held, rec.provenance)
-                    break
+        label = tensors.ring_label(rec.scheme).label if rec.scheme.ring == "Z" else None
+        if label in ("Z2", "Z3"):
+            rec = SchemeRecord(rec.name, tensors.as_ring(rec.scheme, label)[0], rec.provenance)
         out.append(rec)
     return out
 

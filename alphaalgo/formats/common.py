@@ -171,7 +171,6 @@ def scheme_from_entries(entries: Sequence[Mapping[tuple[int, int], Gauss]],
         reduced mod p, which needs denominators prime to p and no imaginary part.
     """
     limits.check_rank(rank, sizes)
-    p = tensors.modulus(ring)
     nums, imags, dens = [], [], []
     for pos in range(3):
         values = entries[pos]
@@ -187,16 +186,23 @@ def scheme_from_entries(entries: Sequence[Mapping[tuple[int, int], Gauss]],
         imags.append(im_m)
         dens.append(den)
     has_imag = any(np.any(x) for x in imags)
-    if p:
-        if has_imag:
-            raise ValueError(f"complex coefficients have no meaning in {ring}")
-        bad = [d for d in dens if d % p == 0]
-        if bad:
-            raise ValueError(f"a coefficient with denominator {bad[0]} has no meaning in {ring}")
-        nums = [m * pow(d, -1, p) for m, d in zip(nums, dens)]
-        dens = [1, 1, 1]
-    return Scheme(*nums, ring=ring, shape=shape, denominators=tuple(dens), target=target,
-                  imag=tuple(imags) if has_imag else None)
+    return held_in(Scheme(*nums, shape=shape, denominators=tuple(dens), target=target,
+                          imag=tuple(imags) if has_imag else None), ring)
+
+
+def held_in(scheme: Scheme, ring: str) -> Scheme:
+    """A characteristic-0 scheme just read, held in ``ring``'s arithmetic (reduced mod p
+    for Z2/Z3 by ``tensors.as_ring``); ``ValueError`` when a coefficient has no meaning
+    there (a complex one, or a denominator divisible by p)."""
+    p = tensors.modulus(ring)
+    if not p:
+        return scheme
+    if scheme.imag is not None:
+        raise ValueError(f"complex coefficients have no meaning in {ring}")
+    bad = [d for d in scheme.denominators if d % p == 0]
+    if bad:
+        raise ValueError(f"a coefficient with denominator {bad[0]} has no meaning in {ring}")
+    return tensors.as_ring(scheme, ring)[0]
 
 
 def scheme_from_dense(mats: Sequence[Sequence[Sequence[Gauss]]], shape: Shape,

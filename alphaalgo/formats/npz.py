@@ -32,7 +32,7 @@ import numpy as np
 from .. import limits, tensors
 from ..atomic import atomic_write_bytes
 from ..tensors import Scheme, Shape
-from .common import FormatError, SchemeRecord, infer_shape, rational_matrix
+from .common import FormatError, SchemeRecord, held_in, infer_shape, rational_matrix
 
 _RING_COMMENT = b"alphaalgo-rings "
 
@@ -140,16 +140,8 @@ def scheme_from_arrays(mats: Sequence[np.ndarray], ring: str, shape: Shape | Non
         if imag is not None:
             imag.append(inum * (den // idn))
         dens.append(den)
-    p = tensors.modulus(ring)
-    if p:
-        if imag is not None:
-            raise ValueError(f"complex coefficients have no meaning in {ring}")
-        if any(d % p == 0 for d in dens):
-            raise ValueError(f"a non-integer coefficient has no meaning in {ring}")
-        nums = [m * pow(d, -1, p) for m, d in zip(nums, dens)]
-        dens = [1, 1, 1]
-    return Scheme(*nums, ring=ring, shape=this_shape, denominators=tuple(dens),
-                  imag=tuple(imag) if imag is not None else None)
+    return held_in(Scheme(*nums, shape=this_shape, denominators=tuple(dens),
+                          imag=tuple(imag) if imag is not None else None), ring)
 
 
 def _comment_rings(zf: zipfile.ZipFile) -> dict[str, str]:

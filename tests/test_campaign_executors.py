@@ -14,6 +14,7 @@ import pytest
 from alphaalgo import presets, tensors
 from alphaalgo.campaign import Campaign, CampaignSpec, with_speed_weight
 from alphaalgo.store import Store
+from campaign_checks import assert_one_campaign_persisted
 
 
 def _local():
@@ -61,12 +62,7 @@ def test_the_same_campaign_on_every_executor(tmp_path, executor):
     assert result.stats.games > 0 and result.stats.rounds > 0
     assert result.best is not None and tensors.verify(result.best).valid
     with Store(tmp_path / "s.db") as s:
-        (camp,) = s.campaigns()
-        assert camp["config"]["spec"]["backend"] == name
-        stored = s.list_schemes((2, 2, 2), "Z", camp["id"])
-        assert stored and all(tensors.verify(r.scheme).valid for r in stored)
-        assert s.count_examples(camp["id"], "selfplay") > 0
-        assert s.latest_checkpoint(camp["id"]) is not None
+        camp, stored = assert_one_campaign_persisted(s, name)
         # The hardware loop: measured rows, each a real comparison on this device...
         rows = s.benchmarks()
         assert rows, logs

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from alphaalgo import tensors
 from alphaalgo.loopback import run_in_loopback_cluster
 from alphaalgo.presets import agents_dir
 from alphaalgo.store import Store
+from campaign_checks import assert_one_campaign_persisted
 
 PARAMS = agents_dir() / "small-2x2x2-Z.npz"
 
@@ -69,12 +69,7 @@ def test_discover_on_a_two_node_cluster(folder):
 
     with Store(store, readonly=True) as s:
         assert s.integrity_check() == "ok"
-        (camp,) = s.campaigns()
-        assert camp["config"]["spec"]["backend"] == "ray"
-        schemes = s.list_schemes((2, 2, 2), "Z")
-        assert schemes and all(tensors.verify(r.scheme).valid for r in schemes)
-        assert s.count_examples(camp["id"], "selfplay") > 0
-        assert s.latest_checkpoint(camp["id"]) is not None
+        camp, _ = assert_one_campaign_persisted(s, "ray")
         # Benchmarks ran on the node that offers bench_node, and are stored with it.
         rows = s.benchmarks()
         assert rows, out

@@ -25,19 +25,28 @@ With --lift (--ring Z2, for a start valid only mod 2) the walk runs over Z2
 and only schemes that Hensel-lift to Z count; the lifted scheme, verified
 exactly over Z, is written (the Z2 scheme, and exit 1, when none lifts).
 
+With --minimize additions (--ring Z) the rank is kept and the walk looks for
+fewer additions instead: same-rank flips and random basis changes, each
+scheme scored by the additions a kernel of it executes (one level, common
+subexpressions shared, as the Numba kernels run it).  A lower rank, if a
+flip finds one, is taken too.
+
 The best scheme is verified exactly and written to --out (format by
 extension: .json, .npz, .txt/.exp) whether or not the target was reached.
 The same --seed makes the same walk (the time limit only decides where it
 stops).
 
 Exit status: 0 target rank reached (no target: the search finished; with
---lift: and the result lifted), 1 time ran out first (or nothing lifted),
+--lift: and the result lifted; with --minimize additions: fewer additions
+found), 1 time ran out first (or nothing lifted, or no fewer additions),
 2 bad input.
 
 examples:
   alphaalgo improve naive333.json --ring Z2 --target-rank 23 --lift --out s23.json
   alphaalgo improve s49.txt --shape 4,4,4 --ring Z2 --target-rank 47 \\
       --time-limit 1800 --seed 7 --out s.json
+  alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \
+      --minimize additions --time-limit 60 --out s23-fewer-adds.json
 """
 
 
@@ -61,6 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="over Z: 'flips' walks the flip graph over Z (coefficients in "
                         "[-1, 1]); 'lift' walks over Z2 and keeps the schemes that "
                         "Hensel-lift to integer schemes; 'auto' (default) is 'lift'")
+    p.add_argument("--minimize", choices=("rank", "additions"), default="rank",
+                   help="'rank' (default): fewer multiplications; 'additions' (--ring Z): "
+                        "the same rank with fewer additions, as the kernels count them")
     p.add_argument("--shape", type=shape_arg, default=None,
                    help="n,m,p for text files or npz keys that do not name it")
     p.add_argument("--key", default=None, help="which scheme of a file that holds several")
@@ -86,6 +98,16 @@ def run(args: argparse.Namespace) -> int:
                          f"(expected one of {', '.join(formats.WRITE_EXTENSIONS)})")
     if args.lift and args.ring != "Z2":
         raise UsageError("--lift needs --ring Z2 (it lifts Z2 schemes to Z)")
+    if args.minimize == "additions":
+        if args.ring != "Z":
+            raise UsageError("--minimize additions needs --ring Z (kernels run integer "
+                             "schemes over the reals; mod-p schemes have no additions to save)")
+        for flag, given in (("--target-rank", args.target_rank is not None), ("--lift", args.lift),
+                            ("--method", args.method != "auto"),
+                            ("--max-flips", args.max_flips is not None)):
+            if given:
+                raise UsageError(f"{flag} does not apply to --minimize additions "
+                                 "(it keeps the rank; stop it with --time-limit)")
     check_outputs([args.file], [out])
     record = _read_start(args)
     start = record.scheme
@@ -97,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         packing.check_searchable(start, args.ring)
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
+    if args.minimize == "additions":
+        return _run_additions(args, record, out)
 
     progress = _Progress(args.time_limit, start.rank, enabled=not args.quiet)
     lifted_ok = True
@@ -140,6 +164,37 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
 
 
+def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: Path) -> int:
+    """``--minimize additions``: the same-rank walk toward fewer executed additions."""
+    from ..localsearch import minimize_additions
+
+    start = record.scheme
+    if not start.is_integral:
+        raise UsageError(f"{args.file}: --minimize additions walks integer schemes; "
+                         "this one has denominators")
+    progress = _Progress(args.time_limit, start.rank, enabled=not args.quiet)
+    with progress:
+        res = minimize_additions(start, time_limit=args.time_limit, seed=args.seed,
+                                 progress=progress.update_additions)
+    final = tensors.verify(res.scheme, "Z")
+    if not final.valid:  # the library verified it already; never write an unverified scheme
+        raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
+    provenance = {"source": "alphaalgo improve --minimize additions", "input": str(args.file),
+                  "input_name": record.name, "search_ring": "Z", "seed": args.seed,
+                  "start_rank": res.start_rank, "start_additions": res.start_additions,
+                  "additions": res.additions, "steps": res.steps,
+                  "seconds": round(res.seconds, 3), "command": _command(args)}
+    try:
+        formats.write_schemes(out, [formats.SchemeRecord(out.stem, res.scheme, provenance)])
+    except formats.FormatError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"rank {res.start_rank} → {res.scheme.rank}, additions {res.start_additions} → "
+          f"{res.additions} (one level, shared subexpressions, as the kernels run it) in "
+          f"{res.seconds:.2f} s ({res.steps:,} steps); wrote {out}")
+    better = (res.scheme.rank, res.additions) < (res.start_rank, res.start_additions)
+    return EXIT_OK if better else EXIT_NEGATIVE
+
+
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this walk (up to where the time limit stops it)."""
     parts = ["alphaalgo improve", str(args.file), "--ring", args.ring, "--seed", str(args.seed),
@@ -151,6 +206,8 @@ def _command(args: argparse.Namespace) -> str:
             parts += [flag, str(value)]
     if args.method != "auto":
         parts += ["--method", args.method]
+    if args.minimize != "rank":
+        parts += ["--minimize", args.minimize]
     if args.lift:
         parts.append("--lift")
     return " ".join(parts + ["--out", str(args.out)])
@@ -183,6 +240,11 @@ class _Progress:
             rate = flips / seconds if seconds > 0 else 0.0
             self._bar.update(self._task, completed=min(seconds, self.time_limit),
                              description=f"rank {rank} · {flips:,} flips · {rate:.3g} flips/s")
+
+    def update_additions(self, rank: int, additions: int, steps: int, seconds: float) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=min(seconds, self.time_limit),
+                             description=f"rank {rank} · {additions} additions · {steps:,} steps")
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:

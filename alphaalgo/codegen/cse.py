@@ -18,6 +18,8 @@ import dataclasses
 from collections import Counter
 from typing import Sequence
 
+import numpy as np
+
 from .plan import LevelPlan
 
 Form = dict  # variable (int) -> coefficient (float); variables >= n_inputs are intermediates
@@ -168,3 +170,28 @@ def level_programs(plan: LevelPlan, max_temps: int | None = None) -> LevelProgra
                          c=optimize(c_forms, plan.rank, max_temps),
                          naive=naive_additions(a_forms) + naive_additions(b_forms)
                          + naive_additions(c_forms))
+
+
+def shared_additions(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> int:
+    """Additions of one level with shared subexpressions, from the factor matrices alone.
+
+    The same count as ``level_programs(level_plan(scheme)).additions`` (a kernel's
+    count) without the exact check and the plan: for a walk that evaluates many
+    schemes it already verified.  Forms are numbered by factor row, which names
+    the same variables as the plan's blocks.
+
+    Args:
+      u: ``(n·m, R)``, v: ``(m·p, R)``, w: ``(p·n, R)`` numerators (one
+        denominator per factor changes no count); zero columns are skipped.
+    """
+    live = np.flatnonzero(u.any(axis=0) & v.any(axis=0) & w.any(axis=0))
+    u, v, w = u[:, live], v[:, live], w[:, live]
+
+    def columns(f: np.ndarray) -> list[Form]:
+        return [{int(x): float(f[x, r]) for x in np.flatnonzero(f[:, r])} for r in range(f.shape[1])]
+
+    def rows(f: np.ndarray) -> list[Form]:
+        return [{int(r): float(f[x, r]) for r in np.flatnonzero(f[x])} for x in range(f.shape[0])]
+
+    return (optimize(columns(u), u.shape[0]).additions + optimize(columns(v), v.shape[0]).additions
+            + optimize(rows(w), len(live)).additions)

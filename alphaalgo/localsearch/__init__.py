@@ -2,11 +2,13 @@
 
 Modules: :mod:`.flips_z2` (bit-packed Z2 kernels), :mod:`.flips_z` (Z kernels
 with bounded coefficients), :mod:`.walk` (walks, pool, restarts, ``improve``),
+:mod:`.additions` (fewest additions at a rank, for kernels),
 :mod:`.lifting` (Z2 → Z by Hensel lifting and rational reconstruction).
 """
 
+from .additions import AdditionsConfig, AdditionsResult, minimize_additions
 from .lifting import LiftResult, lift, lift_any
 from .walk import LiftError, SearchConfig, SearchResult, Walker, improve, search
 
-__all__ = ["LiftError", "LiftResult", "SearchConfig", "SearchResult", "Walker", "improve",
+__all__ = ["AdditionsConfig", "AdditionsResult", "LiftError", "LiftResult", "SearchConfig", "SearchResult", "Walker", "improve",
            "lift", "lift_any", "search"]

@@ -356,3 +356,39 @@ def measure_speed(scheme: Scheme, store, repeats: int = 3) -> float:
         record(store, scheme, result)
         return result.speedup
     return float(hit["speedup"])
+
+
+def choose_fastest(schemes: Sequence[Scheme], store=None, device: str | None = None) -> int:
+    """Index of the scheme to run among ``schemes`` (same shape): the lowest rank, then
+    the fastest *measured* on ``device``, then the fewest additions a kernel executes.
+
+    Measurements are compared in one configuration only (backend, size, dtype,
+    levels): the one measured for most of the lowest-rank schemes, the largest
+    size on ties.  A scheme with no measurement there ranks after every measured
+    one; among those, fewer shared additions (``codegen.addition_counts``) wins.
+
+    Args:
+      schemes: candidates, valid over Z or Q (kernels refuse the others).
+      store: an :class:`alphaalgo.store.Store` with benchmark rows, or ``None``.
+      device: the device key (default: this machine's CPU, :func:`device_key`).
+    """
+    from .codegen import addition_counts
+
+    if not schemes:
+        raise ValueError("no schemes to choose from")
+    low = min(s.rank for s in schemes)
+    idx = [i for i, s in enumerate(schemes) if s.rank == low]
+    speed: dict[int, float] = {}
+    if store is not None:
+        dev = device or device_key("numba")
+        rows: dict[tuple, dict[int, float]] = {}
+        for i in idx:
+            for row in store.benchmarks(scheme_hash=tensors.canonical_hash(schemes[i]), device=dev):
+                if "speedup" in row["result"]:
+                    key = (row["backend"], tuple(row["size"]), row["dtype"], row["levels"])
+                    rows.setdefault(key, {})[i] = float(row["result"]["speedup"])
+        if rows:
+            best_key = max(rows, key=lambda k: (len(rows[k]), int(np.prod(k[1]))))
+            speed = rows[best_key]
+    adds = {i: addition_counts(schemes[i])["shared"] for i in idx if i not in speed}
+    return min(idx, key=lambda i: (0, -speed[i], i) if i in speed else (1, adds[i], i))

@@ -171,10 +171,22 @@ def load(entry: CatalogEntry, root: Path | None = None) -> Scheme:
     return formats.read_scheme((root or kernels_dir()) / entry.file).scheme
 
 
-def best(shape: Sequence[int], ring: str = "Z", root: Path | None = None) -> Scheme | None:
-    """The lowest-rank shipped scheme for ``shape`` in ``ring``, or ``None``."""
+def best(shape: Sequence[int], ring: str = "Z", root: Path | None = None,
+         store=None) -> Scheme | None:
+    """The shipped scheme to use for ``shape`` in ``ring``, or ``None``: the lowest
+    rank; over Z among those, the fastest measured on this machine in ``store``
+    (an :class:`alphaalgo.store.Store`), else the fewest additions a kernel
+    executes (``bench.choose_fastest``)."""
     entries = find(tuple(int(x) for x in shape), ring, root)
-    return load(entries[0], root) if entries else None
+    if not entries:
+        return None
+    at_best = [load(e, root) for e in entries if e.rank == entries[0].rank]
+    if ring != "Z" or len(at_best) == 1:
+        return at_best[0]
+    from .bench import choose_fastest
+
+    real = [s for s in at_best if s.is_real]
+    return real[choose_fastest(real, store)] if real else at_best[0]
 
 
 def _entry(record: formats.SchemeRecord, ident: str) -> CatalogEntry:

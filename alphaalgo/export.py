@@ -59,6 +59,26 @@ def default_schemes() -> list[tuple[str, Scheme]]:
     return [(ident, catalog.load(entries[ident])) for ident in DEFAULT_IDS if ident in entries]
 
 
+def store_schemes(store, device: str | None = None) -> list[tuple[str, Scheme]]:
+    """Per shape in ``store``: its scheme a kernel should run — among the stored schemes
+    valid over the reals at the shape's lowest such rank, the fastest measured on
+    ``device`` (default: this machine), else the fewest executed additions
+    (``bench.choose_fastest``).  Each is verified exactly again here."""
+    from .bench import choose_fastest
+
+    by_shape: dict[tuple, list] = {}
+    for rec in store.list_schemes(ring="Z"):
+        if rec.scheme.shape is not None and rec.scheme.is_real:
+            by_shape.setdefault(tuple(rec.scheme.shape), []).append(rec)
+    out = []
+    for shape, recs in sorted(by_shape.items()):
+        chosen = recs[choose_fastest([r.scheme for r in recs], store, device)]
+        if not tensors.verify(chosen.scheme, "Q").valid:
+            raise ValueError(f"{store.path}: stored scheme {chosen.id} does not verify")
+        out.append((f"{store.path}[{chosen.id}]", chosen.scheme))
+    return out
+
+
 def _ident(text: str) -> str:
     out = re.sub(r"[^0-9a-zA-Z_]", "_", text).strip("_").lower() or "k"
     return ("k_" + out) if out[0].isdigit() or keyword.iskeyword(out) else out

@@ -9,10 +9,15 @@ Jaderberg et al. 2017.  Fitness: minus the best rank a member has found, plus
 the share of its games that reached zero (so members that have not yet beaten
 each other are still told apart).
 
-Two runners share the hyperparameter space, the perturbation and the
-fitness: :func:`run_local` plays the members one after another on this
-machine; :func:`run_ray` hands the population to Ray Tune's
-``PopulationBasedTraining`` scheduler (members run at once, as Tune trials).
+Two runners share the hyperparameter space, the fitness and one
+exploit/explore rule: each member of the lower quantile (:data:`QUANTILE`
+of the population, at most half) copies a member drawn at random from the
+upper quantile (:func:`exploit_pairs`, the rule of Ray Tune's
+``PopulationBasedTraining``) and then perturbs the hyperparameters it
+inherits (:func:`explore`, given to Tune as its ``custom_explore_fn`` with
+no mutations of Tune's own).  :func:`run_local` plays the members one after
+another on this machine; :func:`run_ray` hands the population to Tune
+(members run at once, as trials).
 Every member is an ordinary campaign in the store, named after its preset
 with a ``-pbtK`` suffix, so ``alphaalgo results`` shows all of them.
 """
@@ -35,6 +40,7 @@ from .presets import Preset
 HYPERPARAMETERS = ("learning_rate", "temperature", "speed_weight")
 SPEED_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
 PERTURB = (0.8, 1.25)
+QUANTILE = 0.25
 
 
 def hyperparameters(preset: Preset) -> dict[str, float]:
@@ -67,6 +73,26 @@ def perturb(rng: np.random.Generator, hp: dict[str, float]) -> dict[str, float]:
     if hp["speed_weight"] == 0 and rng.random() < 0.25:
         out["speed_weight"] = float(rng.choice(SPEED_WEIGHTS[1:]))
     return out
+
+
+def explore(rng: np.random.Generator, config: dict) -> dict:
+    """``config`` with its :data:`HYPERPARAMETERS` perturbed (:func:`perturb`), other keys kept."""
+    return {**config, **perturb(rng, {h: float(config[h]) for h in HYPERPARAMETERS})}
+
+
+def quantile_size(size: int) -> int:
+    """Members in each of the lower and upper quantiles: ``⌈size·QUANTILE⌉``, at most half."""
+    k = math.ceil(size * QUANTILE)
+    return int(size // 2) if k > size / 2 else int(k)
+
+
+def exploit_pairs(scores: list[float], rng: np.random.Generator) -> list[tuple[int, int]]:
+    """``(member, donor)`` pairs: each of the :func:`quantile_size` lowest-scoring members
+    copies a donor drawn uniformly from as many highest-scoring ones."""
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    k = quantile_size(len(scores))
+    upper = order[len(order) - k:]
+    return [(i, upper[int(rng.integers(k))]) for i in order[:k]] if k else []
 
 
 def fitness(best_rank: int | None, games: int, solved: int, max_moves: int) -> float:
@@ -186,8 +212,8 @@ def run_local(spec: CampaignSpec, size: int, interval: float,
 
     Generations: ``max(1, time_limit // (size · interval))``; each member runs
     ``interval`` seconds per generation (its first round is always played).
-    After each generation the bottom quarter (at least one member) exploits the top,
-    where the top member's fitness is strictly higher.
+    After each generation :func:`exploit_pairs` and :func:`explore` (the rule the
+    Ray Tune runner uses too) decide who copies whom.
     """
     from .campaign import game_config
 
@@ -210,14 +236,13 @@ def run_local(spec: CampaignSpec, size: int, interval: float,
         log(f"generation {g}: " + ", ".join(f"member {m.index} score {m.score:.3f}" for m in members))
         if g == generations - 1:
             break
-        order = sorted(members, key=lambda m: m.score)
-        swap = max(1, size // 4)
-        for loser, winner in zip(order[:swap], order[::-1][:swap]):
+        for li, wi in exploit_pairs([m.score for m in members], rng):
+            loser, winner = members[li], members[wi]
             src = _latest(spec.store, winner.campaign_id)
-            if src is None or loser is winner or not winner.score > loser.score:
+            if src is None:
                 continue
             step = adopt(spec.store, loser.campaign_id, src)
-            loser.hp = perturb(rng, winner.hp)
+            loser.hp = explore(rng, winner.hp)
             loser.history.append(f"gen {g}: exploited member {winner.index} (step {step}), "
                                  f"explored to {describe(loser.hp)}")
             log(f"member {loser.index} takes member {winner.index}'s checkpoint (step {step}); "
@@ -283,14 +308,11 @@ def run_ray(spec: CampaignSpec, size: int, interval: float, address: str | None 
     rng = np.random.default_rng([spec.seed, 5])
     names = _names(spec, size)
     starts = [hyperparameters(spec.preset)] + [sample(rng, spec.preset) for _ in range(size - 1)]
-    base = hyperparameters(spec.preset)
+    explore_rng = np.random.default_rng([spec.seed, 6])
     scheduler = PopulationBasedTraining(
-        time_attr="time_total_s", perturbation_interval=interval, quantile_fraction=0.25,
-        resample_probability=0.25, perturbation_factors=PERTURB,
-        hyperparam_mutations={
-            "learning_rate": tune.loguniform(base["learning_rate"] / 2, base["learning_rate"] * 2),
-            "temperature": tune.uniform(0.7, 1.5),
-            "speed_weight": list(SPEED_WEIGHTS)})
+        time_attr="time_total_s", perturbation_interval=interval, quantile_fraction=QUANTILE,
+        hyperparam_mutations={},
+        custom_explore_fn=lambda config: explore(explore_rng, config))
     trainable = tune.with_resources(
         tune.with_parameters(_trial, spec=spec, interval=interval, names=names), {"cpu": 1})
     # Trial k starts from starts[k]: the grid over "member" numbers the trials in order.

@@ -106,3 +106,54 @@ def test_cli_minimize_additions_bad_input(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+# ------------------------------------------------ choosing what to run: measured, then additions
+def _measure(store, scheme, speedup: float, size: int = 512) -> None:
+    from alphaalgo import bench
+
+    store.add_benchmark(tensors.canonical_hash(scheme), bench.device_key("numba"), "numba",
+                        (size, size, size), "float64", 1, {"speedup": speedup})
+
+
+def test_choose_fastest_measured_then_fewest_additions(tmp_path):
+    from alphaalgo import bench
+    from alphaalgo.store import Store
+
+    st, wi, naive = (shipped("strassen-2x2x2-r7"), shipped("winograd-2x2x2-r7"),
+                     shipped("naive-2x2x2-r8"))
+    assert bench.choose_fastest([st, wi]) == 1                 # 15 additions against 18
+    assert bench.choose_fastest([naive, st]) == 1              # rank first
+    with Store(tmp_path / "m.db") as store:
+        _measure(store, st, 1.20)
+        _measure(store, wi, 1.05)
+        assert bench.choose_fastest([wi, st], store) == 1      # measured speed beats additions
+        _measure(store, naive, 9.0)
+        assert bench.choose_fastest([naive, wi, st], store) == 2   # never a higher rank
+        # only one configuration is compared: the one measured for most schemes
+        _measure(store, wi, 1.50, size=1024)
+        assert bench.choose_fastest([wi, st], store) == 1
+        _measure(store, st, 1.10, size=1024)
+        assert bench.choose_fastest([wi, st], store) == 0
+        assert bench.choose_fastest([wi, st], store, device="gpu:elsewhere") == 0  # additions
+    assert tensors.canonical_hash(catalog.best((2, 2, 2), "Z")) == tensors.canonical_hash(wi)
+
+
+def test_export_from_a_store_takes_the_fastest_measured(tmp_path, capsys):
+    from alphaalgo.store import Store
+
+    st, wi = shipped("strassen-2x2x2-r7"), shipped("winograd-2x2x2-r7")
+    db = tmp_path / "m.db"
+    with Store(db) as store:
+        for s in (st, wi, shipped("alphatensor-z-3x3x3-r23"), shipped("naive-3x3x3-r27")):
+            store.add_scheme(s, {"source": "test"})
+        _measure(store, st, 1.30)
+        _measure(store, wi, 1.02)
+    out = tmp_path / "pk"
+    assert main(["export", "--out", str(out), "--store", str(db), "--name", "fast_pkg"]) == 0
+    capsys.readouterr()
+    readme = (out / "README.md").read_text()
+    h_st, h_wi = tensors.canonical_hash(st), tensors.canonical_hash(wi)
+    assert h_st in readme and h_wi not in readme
+    assert tensors.canonical_hash(shipped("alphatensor-z-3x3x3-r23")) in readme
+    assert "r27" not in readme

@@ -35,6 +35,25 @@ def test_perturb_stays_in_its_factors():
     assert population.hyperparameters(preset) == hp and preset.name == "x"
 
 
+def test_one_exploit_rule_lower_quantile_copies_upper():
+    """The rule both runners use (Ray Tune's PBT quantiles): ⌈n/4⌉ members, at most
+    half, copy a random member of the top as many; explore perturbs only the
+    hyperparameters and keeps the rest of a Tune config."""
+    rng = np.random.default_rng(1)
+    assert [population.quantile_size(n) for n in (1, 2, 3, 4, 5, 8, 9)] == [0, 1, 1, 1, 2, 2, 3]
+    scores = [-5.0, -3.0, -4.0, -1.0, -2.0]
+    for _ in range(20):
+        pairs = population.exploit_pairs(scores, rng)
+        assert sorted(i for i, _ in pairs) == [0, 2]           # the two lowest
+        assert all(d in (3, 4) for _, d in pairs)               # donors from the two highest
+    assert population.exploit_pairs([-1.0], rng) == []
+    cfg = {"member": 3, "learning_rate": 1e-3, "temperature": 1.0, "speed_weight": 0.1}
+    new = population.explore(rng, cfg)
+    assert new["member"] == 3 and set(new) == set(cfg)
+    assert all(min(abs(new[h] / cfg[h] - f) for f in population.PERTURB) < 1e-12
+               for h in population.HYPERPARAMETERS)
+
+
 def test_local_population_exploits_by_checkpoint(tmp_path):
     """Two tiny members, two generations, on this machine; then a manual exploit:
     the loser's next run resumes from the winner's parameters."""

@@ -17,8 +17,10 @@ its own tests.  Its matmul(a, b) uses, for the array's dtype and sizes and the
 device it runs on, the fastest measured kernel above that kernel's measured
 crossover size, and numpy.matmul otherwise.
 
-Schemes: every scheme in the --scheme files, else the best shipped ones
-(Strassen and Winograd <2,2,2>, the <4,4,4> rank-49 schemes).  Each is verified
+Schemes: every scheme in the --scheme files; else, with --store, per shape
+the store's scheme at its lowest rank over Z that ran fastest on this machine
+(fewest executed additions where none was measured); else the best shipped
+ones (Strassen and Winograd <2,2,2>, the <4,4,4> rank-49 schemes).  Each is verified
 exactly over Z first; a scheme that is not (a Z2 scheme) is refused: exit 2,
 nothing written.
 
@@ -82,9 +84,22 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: exists and is not an empty folder")
     check_outputs([*(args.scheme or []), args.store], [out])
+    store = None
+    if args.store:
+        from ..store import Store, StoreError
+
+        try:
+            store = Store(args.store)
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
     if args.scheme:
         schemes = [(f"{path}[{rec.name}]", rec.scheme)
                    for path in args.scheme for rec in read_records(path)]
+    elif store is not None:
+        schemes = export.store_schemes(store)
+        if not schemes:
+            store.close()
+            raise UsageError(f"{args.store}: holds no scheme valid over the reals to export")
     else:
         from ..catalog import CatalogError
 
@@ -95,15 +110,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         specs = export.build_specs(schemes, args.levels, jax=args.jax)
     except ValueError as exc:
+        if store is not None:
+            store.close()
         raise UsageError(str(exc)) from None
-    store = None
-    if args.store:
-        from ..store import Store, StoreError
-
-        try:
-            store = Store(args.store)
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
     try:
         measurements = export.measurements_from_store(store, specs) if store is not None else []
         if args.measure:

@@ -1,0 +1,98 @@
+"""Fewest additions at the best rank, per shape up to ⟨4,4,4⟩.
+
+For every sorted shape 2 ≤ n ≤ m ≤ p ≤ 4 this starts from the shipped scheme
+over Z at the lowest rank (kernels/) and runs the addition-minimising walk
+(:func:`alphaalgo.localsearch.minimize_additions`: same-rank flips over Z and
+random basis changes) for ``--seconds`` per shape.  The count is what a kernel
+executes: one level's operand sums and outputs after shared subexpressions
+(``codegen.addition_counts(s)["shared"]``).  Each result is verified exactly
+over Z and written to ``--out`` (one JSON file per shape).
+
+Reference counts: the ternary addition reducer's published results
+(dronperminov/FastMatrixMultiplication, ``schemes/results/addition_reduced_ZT``,
+the ``cr`` figure of each file name; its counting of a straight-line program
+matches ours in kind, its search is a dedicated heuristic over many schemes).
+
+usage:
+  .venv/bin/python benchmarks/bench_additions.py --seconds 60 --seed 0 --out runs/additions
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from alphaalgo import catalog, codegen, formats, tensors
+from alphaalgo.localsearch import minimize_additions
+
+SHAPES = [(2, 2, 2), (2, 2, 3), (2, 2, 4), (2, 3, 3), (2, 3, 4), (2, 4, 4), (3, 3, 3),
+          (3, 3, 4), (3, 4, 4), (4, 4, 4)]
+
+# dronperminov/FastMatrixMultiplication, schemes/results/addition_reduced_ZT (file names'
+# "cr" field: additions after reduction), at the same ranks as the shipped schemes.
+REFERENCE = {(2, 2, 2): 15, (2, 2, 3): 20, (2, 2, 4): 31, (2, 3, 3): 46, (2, 3, 4): 58,
+             (2, 4, 4): 92, (3, 3, 3): 58, (3, 3, 4): 92, (3, 4, 4): 133, (4, 4, 4): 159}
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        head = "?"
+    return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, commit {head}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=60.0, help="walk time per shape")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shapes", default=None, help="e.g. 2,2,2;3,3,3 (default: all ten)")
+    ap.add_argument("--out", default="runs/additions", help="folder for the schemes found")
+    args = ap.parse_args(argv)
+    shapes = SHAPES if not args.shapes else [tuple(int(x) for x in s.split(","))
+                                             for s in args.shapes.split(";")]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"Machine: {machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
+    print(f"Command: python {' '.join(sys.argv)}\n")
+    print("| shape | rank | shipped: written out | shipped: shared | found | time to best s "
+          "| steps | reference (ternary reducer) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for shape in shapes:
+        start = catalog.best(shape, "Z")
+        if start is None or not start.is_integral:
+            print(f"| {shape} | – | no shipped integer scheme | | | | | |")
+            continue
+        counts = codegen.addition_counts(start)
+        res = minimize_additions(start, time_limit=args.seconds, seed=args.seed)
+        assert tensors.verify(res.scheme, "Z").valid
+        assert codegen.addition_counts(res.scheme)["shared"] == res.additions
+        name = "x".join(map(str, shape))
+        formats.write_schemes(out / f"{name}-r{res.scheme.rank}-a{res.additions}.json", [
+            formats.SchemeRecord(name, res.scheme, {
+                "source": "benchmarks/bench_additions.py", "seed": args.seed,
+                "seconds": args.seconds, "start_additions": res.start_additions,
+                "additions": res.additions})])
+        print(f"| ⟨{','.join(map(str, shape))}⟩ | {res.scheme.rank} | {counts['written_out']} | "
+              f"{res.start_additions} | **{res.additions}** | {res.history[-1][3]:.1f} | "
+              f"{res.steps:,} | {REFERENCE.get(shape, '–')} |", flush=True)
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,7 +22,8 @@ benchmark :class:`~alphaalgo.executors.Job` s to an
 cluster) — and takes their results as they finish.  With a speed weight λ > 0
 every new scheme at the best rank that is valid over Z or Q is compiled and
 timed on the target device once per (scheme, device, size, dtype); the
-measurement is stored and read by the reward of later games (r' = r + λ·b).
+measurement is stored and read by the reward of later games (r' = r + λ·b),
+and a measured scheme at the best rank is demonstrated again with weight λ·b.
 """
 
 from __future__ import annotations
@@ -310,6 +311,15 @@ class Campaign:
             self.log(f"benchmark failed: {done.error}")
             return
         bench.record(store, scheme, done.result)
+        # The score's second use (after the reward): a measured scheme at the best rank
+        # is shown again, weighted by λ·b, so faster schemes fill more of the
+        # demonstrations the network learns from.
+        lam = self.spec.preset.acting.speed_weight
+        if (lam > 0 and self.best is not None and scheme.rank <= self.best.rank
+                and self._in_set(scheme)):
+            self._demonstrate(scheme, np.random.default_rng(
+                [self.spec.seed, 4, int(tensors.canonical_hash(scheme)[:8], 16)]),
+                              weight=lam * float(done.result.speedup))
 
     def _speed(self, store, scheme: Scheme) -> float:
         """The speed score of a scheme: its measurement on the target device when
@@ -356,12 +366,15 @@ class Campaign:
             self._offer(store, better, {"source": "localsearch", "from_rank": scheme.rank,
                                         "campaign": self.name}, rng)
 
-    def _demonstrate(self, scheme: Scheme, rng: np.random.Generator) -> None:
-        """Add ``scheme`` to the trainer's demonstrations: about 256 moves, i.e.
-        ``max(1, 256 // rank)`` games replayed in random move orders (the
-        demonstrations fill a fixed share of every batch, see ``Trainer._batch``)."""
+    def _demonstrate(self, scheme: Scheme, rng: np.random.Generator, weight: float = 1.0) -> int:
+        """Add ``scheme`` to the trainer's demonstrations: about ``weight · 256`` moves,
+        i.e. ``max(1, round(weight · 256 / rank))`` games replayed in random move
+        orders (the demonstrations fill a fixed share of every batch, see
+        ``Trainer._batch``); returns the number of games."""
+        games = max(1, int(round(weight * 256 / scheme.rank)))
         self._call("demonstrate", *[demos.scheme_examples(self.game, self.target, demos.scheme_actions(scheme), rng)
-                                    for _ in range(max(1, 256 // scheme.rank))])
+                                    for _ in range(games)])
+        return games
 
     def _reached(self) -> bool:
         t = self.spec.target_rank

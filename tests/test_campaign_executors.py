@@ -122,3 +122,31 @@ def test_results_shows_the_measured_speed(tmp_path, capsys):
     assert main(["results", "--store", str(tmp_path / "s.db")]) == 0
     out = capsys.readouterr().out
     assert f"measured {result.speedup:.3f}× vs vendor at 64x64x64 float64" in out
+
+
+def test_a_measured_scheme_is_demonstrated_by_its_speed(tmp_path):
+    """The score's second use: a scheme measured at the best rank is demonstrated again,
+    ``round(λ·b·256/rank)`` games, so a faster scheme weighs more in training."""
+    from alphaalgo import bench, catalog
+    from alphaalgo.executors import BENCH, Done, Job
+
+    lam = 2.0
+    camp = Campaign(_spec(tmp_path, preset=with_speed_weight(presets.load_preset("tiny"), lam)),
+                    log=lambda m: None)
+    camp._call("init", 0)
+    s = catalog.strassen()
+    camp.best = s
+    result = bench.benchmark(s, "numba", (64, 64, 64), "float64", 1, repeats=1)
+    with Store(tmp_path / "s.db") as store:
+        before = camp._call("demonstrate")
+        camp._bench_done(store, Done(Job(BENCH, (), tag=s), result=result))
+        after = camp._call("demonstrate")
+        assert s.rank * max(1, round(lam * result.speedup * 256 / s.rank)) == after - before
+        assert len(store.benchmarks()) == 1
+        # Not at the best rank: stored, not demonstrated.
+        naive = tensors.naive_scheme(2, 2, 2)
+        slow = bench.benchmark(naive, "numba", (64, 64, 64), "float64", 1, repeats=1)
+        camp._bench_done(store, Done(Job(BENCH, (), tag=naive), result=slow))
+        assert len(store.benchmarks()) == 2
+        assert camp._call("demonstrate") == after
+    camp.executor.close()

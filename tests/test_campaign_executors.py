@@ -75,6 +75,12 @@ def test_the_same_campaign_on_every_executor(tmp_path, executor):
         assert max(keys.values()) == 1, keys
         # Only schemes that were stored at some point were timed.
         assert {r["scheme_hash"] for r in rows} <= {x.hash for x in stored}
+        # The result is the fastest measured of the schemes at the best rank.
+        from alphaalgo import bench
+
+        at_best = [x.scheme for x in stored if x.rank == result.best.rank and x.scheme.is_real]
+        fastest = at_best[bench.choose_fastest(at_best, s, rows[0]["device"])]
+        assert tensors.canonical_hash(result.best) == tensors.canonical_hash(fastest)
 
     # Resuming goes on with the same campaign and times nothing again.
     again = Campaign(dataclasses.replace(_spec(tmp_path), resume=True, time_limit=10),

@@ -9,7 +9,8 @@ verifying and local search never import JAX.
   :func:`matmul_tensor`, :func:`naive_scheme`, :func:`canonical_hash`, :data:`RING_LABELS`;
 * files — :func:`read_schemes`, :func:`read_scheme`, :func:`write_schemes`,
   :class:`SchemeRecord`, :class:`FormatError`;
-* local search — :func:`improve`;
+* local search — :func:`local_search` (``localsearch.search``: flip-graph walks to a
+  lower rank, the library side of ``alphaalgo improve``), :func:`minimize_additions`;
 * campaigns — :class:`Campaign`, :class:`CampaignSpec`, :class:`CampaignResult`,
   :func:`load_preset`, :class:`Store`; executors :class:`Job`, :class:`Done`,
   :class:`Executor`, :func:`local_executor`;
@@ -30,7 +31,7 @@ _EXPORTS = {
     "read_schemes": "formats", "read_scheme": "formats", "write_schemes": "formats",
     "SchemeRecord": "formats", "FormatError": "formats",
     # local search
-    "improve": "localsearch",
+    "local_search": "localsearch:search", "minimize_additions": "localsearch",
     # campaigns
     "Campaign": "campaign", "CampaignSpec": "campaign", "CampaignResult": "campaign",
     "load_preset": "presets", "Store": "store",
@@ -44,10 +45,11 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    where = _EXPORTS.get(name)
+    if where is None:
         raise AttributeError(f"module 'alphaalgo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    module, _, attr = where.partition(":")
+    value = getattr(importlib.import_module(f".{module}", __name__), attr or name)
     globals()[name] = value
     return value
 

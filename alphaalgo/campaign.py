@@ -3,7 +3,7 @@
 A campaign joins a :class:`~alphaalgo.player.Player` (rounds of self-play
 games with the search) and a :class:`~alphaalgo.trainer.Trainer` (parameters,
 replay, updates).  Each round's solved games become schemes (basis change
-undone) that are verified exactly and stored, then refined by local search;
+undone) that are verified exactly and stored, then walked by local search;
 the best game the move limit cut off, completed one term per non-zero fiber,
 is offered too when it beats the best so far (provenance ``agent+completion``),
 so that local search has material before the agent solves games.  The games'
@@ -15,7 +15,7 @@ The store is the source of truth: schemes, self-play examples and
 checkpoints (written atomically, recorded with ``Store.record_checkpoint``)
 live there, and ``resume`` continues from the latest checkpoint.
 
-:class:`Campaign` is one loop for every backend: it hands play, refine and
+:class:`Campaign` is one loop for every backend: it hands play, local-search and
 benchmark :class:`~alphaalgo.executors.Job` s to an
 :class:`~alphaalgo.executors.Executor` — :func:`~alphaalgo.executors.local_executor`
 (this machine, the default) or ``alphaalgo.distributed.ray_executor`` (a Ray
@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import demos, game, learner, tensors
-from .executors import BENCH, PLAY, REFINE, Done, Executor, Job, local_executor
+from .executors import BENCH, PLAY, LOCALSEARCH, Done, Executor, Job, local_executor
 from .game import GameConfig
 from .presets import Preset
 from .tensors import Scheme
@@ -139,7 +139,7 @@ class Stats:
 
     def agent_summary(self) -> str:
         """The ranks the agent's own games ended with, e.g. ``rank 7 ×40, rank 8 ×310``
-        (before any refinement; the store keeps one row per distinct scheme)."""
+        (before any local search; the store keeps one row per distinct scheme)."""
         return ", ".join(f"rank {r} ×{n}" for r, n in sorted(self.agent_ranks.items())) or "none solved"
 
 
@@ -198,9 +198,9 @@ class Campaign:
         self.best: Scheme | None = None
         self.campaign_id = -1
         self.name = spec.name
-        self._refine_budget = 0.0       # local-search seconds left in this round
-        self._refine_seconds = 0.0      # local-search seconds spent in this process
-        self._refine_best_ok = True     # False once local search could not hold the best scheme
+        self._localsearch_budget = 0.0       # local-search seconds left in this round
+        self._localsearch_time = 0.0      # local-search seconds spent in this process
+        self._localsearch_best_ok = True     # False once local search could not hold the best scheme
         self._benching: set[str] = set()  # canonical hashes with a benchmark in flight
         self._t0 = time.monotonic()
         self._last_checkpoint = self._t0
@@ -227,52 +227,53 @@ class Campaign:
         return Player(self.game, self.target, self.spec.preset, self.spec.seed, self.spec.shape)
 
     # ------------------------------------------------------- local search
-    def _refine(self, store, scheme: Scheme, rng: np.random.Generator) -> None:
+    def _localsearch(self, store, scheme: Scheme, rng: np.random.Generator) -> None:
         """Local search from a scheme, as a job: within this round's budget (its
         seconds are reserved now, the unused part returned when it is done) and the
-        executor's refine slots."""
-        secs = self.spec.preset.acting.refine_seconds
-        slots = self.executor.refine_slots
-        if secs <= 0 or self._refine_budget <= 0 or self._reached():
+        executor's local-search slots."""
+        secs = self.spec.preset.acting.localsearch_seconds
+        slots = self.executor.localsearch_slots
+        if secs <= 0 or self._localsearch_budget <= 0 or self._reached():
             return
-        if slots is not None and self.executor.pending(REFINE) >= slots:
+        if slots is not None and self.executor.pending(LOCALSEARCH) >= slots:
             return
-        self._refine_budget -= secs
+        self._localsearch_budget -= secs
         seed = int(rng.integers(2**31))
-        self.executor.submit(Job(REFINE, (scheme, secs, seed, self.spec.target_rank),
+        speed = self.spec.preset.acting.speed_weight > 0 and scheme.is_real
+        self.executor.submit(Job(LOCALSEARCH, (scheme, secs, seed, self.spec.target_rank, speed),
                                  tag=(scheme, int(rng.integers(2**31)))))
 
-    def _refine_done(self, store, done: Done) -> None:
+    def _localsearch_done(self, store, done: Done) -> None:
         scheme, seed = done.job.tag
         secs = done.job.args[1]
-        self._refine_budget += max(0.0, secs - done.seconds)
+        self._localsearch_budget += max(0.0, secs - done.seconds)
         if done.node == "local":
-            self._refine_seconds += done.seconds
+            self._localsearch_time += done.seconds
         better, why = done.result if done.result is not None else (None, done.error)
         if better is None:
-            self._refine_budget = 0.0
-            self._not_refined(scheme, why)
+            self._localsearch_budget = 0.0
+            self._not_searched(scheme, why)
             return
-        self._refined(store, scheme, better, np.random.default_rng(seed))
+        self._searched(store, scheme, better, np.random.default_rng(seed))
 
-    def _not_refined(self, scheme: Scheme, why: str) -> None:
+    def _not_searched(self, scheme: Scheme, why: str) -> None:
         """Local search could not hold ``scheme``: say so; never walk from it again if it is the best."""
         self.log(f"local search skipped: {why}")
         if scheme is self.best:
-            self._refine_best_ok = False
+            self._localsearch_best_ok = False
 
-    def _refine_best(self, store, rng: np.random.Generator) -> None:
+    def _localsearch_best(self, store, rng: np.random.Generator) -> None:
         """A round that left its local-search budget unused spends it on a fresh walk
         from the best scheme so far, while local search has had under a quarter of
         the campaign's time (in this process): on shapes where the agent does not
         yet play at the best rank, local search keeps going."""
         acting = self.spec.preset.acting
-        if (self.best is None or not self._refine_best_ok or acting.refine_seconds <= 0
-                or self._refine_budget < 2.0 * acting.refine_seconds
-                or self._refine_seconds > 0.25 * (time.monotonic() - self._t0)
+        if (self.best is None or not self._localsearch_best_ok or acting.localsearch_seconds <= 0
+                or self._localsearch_budget < 2.0 * acting.localsearch_seconds
+                or self._localsearch_time > 0.25 * (time.monotonic() - self._t0)
                 or self.executor.pending(BENCH)):      # a benchmark first: it wants the CPU
             return
-        self._refine(store, self.best, rng)
+        self._localsearch(store, self.best, rng)
 
     # ---------------------------------------------------------- benchmarks
     def _bench_key(self) -> tuple:
@@ -360,7 +361,7 @@ class Campaign:
             set(np.unique(m).tolist()) <= coefs for m in (scheme.u, scheme.v, scheme.w))
 
     def _offer(self, store, scheme: Scheme, provenance: dict, rng: np.random.Generator) -> None:
-        """Verify and store a scheme; track the best; write ``--out``; refine it."""
+        """Verify and store a scheme; track the best; write ``--out``; local search from it."""
         check = tensors.verify(scheme)
         if not check.valid:   # cannot happen for an exact game; never stored if it does
             self.log(f"warning: a finished game gave an invalid scheme ({check.describe()})")
@@ -376,9 +377,9 @@ class Campaign:
         if new:
             self._bench(store, scheme)
         if new and provenance.get("source") in AGENT_SOURCES and scheme.rank <= self.best.rank:
-            self._refine(store, scheme, rng)
+            self._localsearch(store, scheme, rng)
 
-    def _refined(self, store, scheme: Scheme, better: Scheme, rng: np.random.Generator) -> None:
+    def _searched(self, store, scheme: Scheme, better: Scheme, rng: np.random.Generator) -> None:
         """Take a local-search result: verified, it becomes a demonstration and is offered."""
         if not tensors.verify(better).valid or better.rank > scheme.rank:
             return
@@ -390,10 +391,10 @@ class Campaign:
 
     def _demonstrate(self, scheme: Scheme, rng: np.random.Generator, weight: float = 1.0) -> int:
         """Add ``scheme`` to the trainer's demonstrations: about ``weight · 256`` moves,
-        i.e. ``max(1, round(weight · 256 / rank))`` games replayed in random move
+        i.e. ``max(1, ⌊weight · 256⌋ // rank)`` games replayed in random move
         orders (the demonstrations fill a fixed share of every batch, see
         ``Trainer._batch``); returns the number of games."""
-        games = max(1, int(round(weight * 256 / scheme.rank)))
+        games = max(1, int(weight * 256) // scheme.rank)
         self._call("demonstrate", *[demos.scheme_examples(self.game, self.target, demos.scheme_actions(scheme), rng)
                                     for _ in range(games)])
         return games
@@ -418,7 +419,7 @@ class Campaign:
         so far; add the examples (with the speed bonus) to replay and store."""
         acting = self.spec.preset.acting
         rng = np.random.default_rng([self.spec.seed, 3, played.round])
-        self._refine_budget = 2.0 * acting.refine_seconds
+        self._localsearch_budget = 2.0 * acting.localsearch_seconds
         bonus = np.zeros(played.games, np.float32)
         for b, scheme in played.solved:
             self.stats.solved += 1
@@ -435,7 +436,7 @@ class Campaign:
             if self.best is None or scheme.rank < self.best.rank:
                 self._offer(store, scheme, {"source": "agent+completion", "campaign": self.name,
                                             "round": played.round, "seed": self.spec.seed}, rng)
-        self._refine_best(store, rng)
+        self._localsearch_best(store, rng)
         ex = dict(played.examples, value=played.examples["value"] + bonus[played.game_of])
         self._call("add", ex)
         store.add_examples(self.campaign_id, "selfplay", ex)
@@ -543,7 +544,7 @@ class Campaign:
                 shown.append(s)
         rng = np.random.default_rng([self.spec.seed, 5, state.step])
         for s in sorted(shown, key=lambda s: s.created)[-(DEMONSTRATIONS // 256):]:
-            if self._in_set(s.scheme):         # as _refined did when local search found it
+            if self._in_set(s.scheme):         # as _searched did when local search found it
                 self._demonstrate(s.scheme, rng)
         self.stats.best_rank = self.best.rank if self.best else None
         if self._reached():
@@ -590,7 +591,7 @@ class Campaign:
     def _act(self, store, deadline: float) -> None:
         """The campaign loop, the same for every executor: play jobs in every slot;
         as each finishes, its games are absorbed, the learner updates and the next
-        round goes out with the new parameters; refine and benchmark results are
+        round goes out with the new parameters; local-search and benchmark results are
         taken as they come.  Until the deadline (one round at least) or the target
         rank; then the benchmarks already started are waited for (``bench_grace``)."""
         pre, ex = self.spec.preset, self.executor
@@ -618,8 +619,8 @@ class Campaign:
                         ex.submit(Job(PLAY, (self._call("params"), next_round)))
                         next_round += 1
                     self._tick()
-                elif done.job.kind == REFINE:
-                    self._refine_done(store, done)
+                elif done.job.kind == LOCALSEARCH:
+                    self._localsearch_done(store, done)
                 else:
                     self._bench_done(store, done)
             self._checkpoint_due(store)

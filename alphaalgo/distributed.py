@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from .executors import BENCH, PLAY, REFINE, Done, Executor, Job, bench_scheme, refine_scheme
+from .executors import BENCH, PLAY, LOCALSEARCH, Done, Executor, Job, bench_scheme, localsearch_job
 from .tensors import Scheme
 
 try:
@@ -178,9 +178,10 @@ class _Placed:
         return _node()
 
 
-def _refine_task(scheme: Scheme, seconds: float, seed: int, target_rank: int | None):
+def _localsearch_task(scheme: Scheme, seconds: float, seed: int, target_rank: int | None,
+                      speed: bool = False):
     t = time.monotonic()
-    return refine_scheme(scheme, seconds, seed, target_rank), _node(), time.monotonic() - t
+    return localsearch_job(scheme, seconds, seed, target_rank, speed), _node(), time.monotonic() - t
 
 
 def _bench_task(scheme: Scheme, backend: str, size, dtype: str, repeats: int):
@@ -220,7 +221,7 @@ def check_cluster(settings: RaySettings, log: Callable[[str], None] = print) -> 
 
 def ray_executor(settings: RaySettings):
     """An executor factory for :class:`~alphaalgo.campaign.Campaign`: self-play
-    actors, a learner actor, and refine and benchmark tasks placed by resources on
+    actors, a learner actor, and local-search and benchmark tasks placed by resources on
     the Ray cluster of ``settings`` (see the module doc)."""
 
     def make(game, target, spec, log: Callable[[str], None] = print) -> Executor:
@@ -264,8 +265,8 @@ def ray_executor(settings: RaySettings):
                 actor = idle.pop()
                 params, round_ = job.args
                 pending[actor.play.remote(ray.put(params), round_)] = (job, actor)
-            elif job.kind == REFINE:
-                pending[ray.remote(_refine_task).options(num_cpus=1).remote(*job.args)] = (job, None)
+            elif job.kind == LOCALSEARCH:
+                pending[ray.remote(_localsearch_task).options(num_cpus=1).remote(*job.args)] = (job, None)
             elif job.kind == BENCH:
                 pending[ray.remote(_bench_task).options(**cfg.bench_options()).remote(*job.args)] = (job, None)
             else:
@@ -291,7 +292,7 @@ def ray_executor(settings: RaySettings):
                     out.append(Done(job, value, "", "", value.seconds))
                     continue
                 result, node, seconds = value
-                place("local search" if job.kind == REFINE else "benchmarks", node)
+                place("local search" if job.kind == LOCALSEARCH else "benchmarks", node)
                 if job.kind == BENCH and not device:
                     device.append(result.device_key)
                 out.append(Done(job, result, "", node, seconds))
@@ -316,7 +317,7 @@ def ray_executor(settings: RaySettings):
                 for k, v in placement.items())
 
         return Executor("ray", call, start, submit, wait, count, close,
-                        play_slots=cfg.actors, refine_slots=cfg.localsearch_workers,
+                        play_slots=cfg.actors, localsearch_slots=cfg.localsearch_workers,
                         bench_device=lambda: device[0] if device else None, placement=summary,
                         bench_backend=cfg.bench_backend)
 

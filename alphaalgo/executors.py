@@ -2,8 +2,7 @@
 
 The campaign loop (:mod:`alphaalgo.campaign`) is one piece of code for every
 backend.  It hands an :class:`Executor` three kinds of :class:`Job` — *play* a
-round of self-play games with given parameters, *refine* a scheme by local
-search, *bench* a scheme's kernel on the target device — and takes back
+round of self-play games with given parameters, *localsearch* from a scheme, *bench* a scheme's kernel on the target device — and takes back
 :class:`Done` results as they finish.  The trainer (parameters, optimiser,
 replay) lives where the executor keeps it and is reached through ``call``.
 
@@ -29,8 +28,8 @@ import numpy as np
 
 from .tensors import Scheme
 
-PLAY, REFINE, BENCH = "play", "refine", "bench"
-KINDS = (PLAY, REFINE, BENCH)
+PLAY, LOCALSEARCH, BENCH = "play", "localsearch", "bench"
+KINDS = (PLAY, LOCALSEARCH, BENCH)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,8 +37,8 @@ class Job:
     """One unit of work.
 
     Attributes:
-      kind: ``"play"``, ``"refine"`` or ``"bench"``.
-      args: play: ``(params, round)``; refine: ``(scheme, seconds, seed, target_rank)``;
+      kind: ``"play"``, ``"localsearch"`` or ``"bench"``.
+      args: play: ``(params, round)``; localsearch: ``(scheme, seconds, seed, target_rank, speed)``;
         bench: ``(scheme, backend, size (M, K, N), dtype, repeats)``.
       tag: anything the loop wants back with the result (not sent to workers).
     """
@@ -55,7 +54,7 @@ class Done:
 
     Attributes:
       job: the job.
-      result: play: a :class:`~alphaalgo.player.Played`; refine: ``(scheme or None,
+      result: play: a :class:`~alphaalgo.player.Played`; localsearch: ``(scheme or None,
         why)``; bench: a :class:`~alphaalgo.bench.BenchResult`.  ``None`` on error.
       error: why the job failed, or ``""``.
       node: where it ran (``"local"`` or a Ray node).
@@ -85,7 +84,7 @@ class Executor:
       pending: ``pending(kind)``: jobs of ``kind`` (any kind for ``None``) not yet returned.
       close: ``close()``: cancel what is left and release workers.
       play_slots: play jobs the loop keeps in flight.
-      refine_slots: refine jobs in flight at most (``None``: only the budget limits them).
+      localsearch_slots: local-search jobs in flight at most (``None``: only the budget limits them).
       bench_device: ``bench_device()``: the device key benchmarks are stored under,
         ``None`` until known (a Ray node's is learnt from its first result).
       placement: ``placement()``: where work ran, for people (``""`` when local).
@@ -102,7 +101,7 @@ class Executor:
     pending: Callable[[str | None], int]
     close: Callable[[], None]
     play_slots: int = 1
-    refine_slots: int | None = None
+    localsearch_slots: int | None = None
     bench_device: Callable[[], str | None] = lambda: None
     placement: Callable[[], str] = lambda: ""
     bench_backend: str = "numba"
@@ -110,14 +109,26 @@ class Executor:
 
 
 # ------------------------------------------------------------------ the jobs
-def refine_scheme(scheme: Scheme, seconds: float, seed: int, target_rank: int | None
-                  ) -> tuple[Scheme | None, str]:
+def localsearch_job(scheme: Scheme, seconds: float, seed: int, target_rank: int | None,
+                    speed: bool = False) -> tuple[Scheme | None, str]:
     """Local search from ``scheme`` for ``seconds``: ``(result, "")``, or ``(None, why)``
-    when the local search cannot hold the scheme.  The result is not yet verified."""
+    when the local search cannot hold the scheme.  The result is not yet verified.
+
+    With ``speed`` (a campaign with λ > 0), when the flip-graph walk does not lower
+    the rank in the first half of the time, the second half walks same-rank schemes
+    toward fewer executed additions (``localsearch.minimize_additions``): new
+    schemes at the best rank for the hardware loop to time.
+    """
     from . import localsearch
 
     try:
-        return localsearch.improve(scheme, time_limit=seconds, seed=seed, target_rank=target_rank), ""
+        walk = seconds / 2 if speed else seconds
+        found = localsearch.search(scheme, ring=scheme.ring, target_rank=target_rank,
+                                   time_limit=walk, seed=seed).scheme
+        if speed and found.rank == scheme.rank and found.is_integral and found.ring == "Z":
+            found = localsearch.minimize_additions(found, time_limit=seconds - walk,
+                                                   seed=seed).scheme
+        return found, ""
     except ValueError as exc:
         return None, str(exc)
 
@@ -145,7 +156,7 @@ def local_executor(game, target: np.ndarray, spec, log: Callable[[str], None] = 
 
     trainer = Trainer(game, spec.preset)
     player: list[Player] = []
-    queue: list[Job] = []                      # play and refine jobs, run when waited for
+    queue: list[Job] = []                      # play and local-search jobs, run when waited for
     benches: dict[cf.Future, Job] = {}
     pool: list[cf.ProcessPoolExecutor] = []
 
@@ -162,7 +173,7 @@ def local_executor(game, target: np.ndarray, spec, log: Callable[[str], None] = 
                 pool.append(cf.ProcessPoolExecutor(
                     max_workers=1, mp_context=multiprocessing.get_context("spawn")))
             benches[pool[0].submit(_bench_in_worker, *job.args)] = job
-        elif job.kind in (PLAY, REFINE):
+        elif job.kind in (PLAY, LOCALSEARCH):
             queue.append(job)
         else:
             raise ValueError(f"unknown job kind {job.kind!r}")
@@ -188,7 +199,7 @@ def local_executor(game, target: np.ndarray, spec, log: Callable[[str], None] = 
             return ready
         # Local search first: it works on what the last round found (as before the
         # next round is played); then the next round of games.
-        for kind in (k for k in (REFINE, PLAY) if k in kinds):
+        for kind in (k for k in (LOCALSEARCH, PLAY) if k in kinds):
             job = next((j for j in queue if j.kind == kind), None)
             if job is None:
                 continue
@@ -198,7 +209,7 @@ def local_executor(game, target: np.ndarray, spec, log: Callable[[str], None] = 
                 start()
                 result = player[0].play(*job.args)
             else:
-                result = refine_scheme(*job.args)
+                result = localsearch_job(*job.args)
             return [Done(job, result, "", "local", time.monotonic() - t)]
         return _finished_benches(timeout) if BENCH in kinds else []
 
@@ -221,4 +232,4 @@ def local_executor(game, target: np.ndarray, spec, log: Callable[[str], None] = 
         return bench.device_key("numba")
 
     return Executor("local", call, start, submit, wait, pending, close, play_slots=1,
-                    refine_slots=None, bench_device=bench_device, trainer=trainer)
+                    localsearch_slots=None, bench_device=bench_device, trainer=trainer)

@@ -63,7 +63,7 @@ class DemoSettings:
 @dataclasses.dataclass(frozen=True)
 class TrainingSettings:
     """Attributes:
-      replay_size: replay buffer capacity (self-play and refined schemes).
+      replay_size: replay buffer capacity (self-play and schemes local search improved).
       demo_fraction: share of each batch drawn fresh from synthetic demonstrations.
       pretrain_steps: updates on demonstrations alone before the first game.
       updates_per_round: updates after each round of games.
@@ -74,7 +74,7 @@ class TrainingSettings:
       augment_replay: put self-play and scheme demonstrations under a random
         signed permutation too, like the synthetic ones.  Off (the default) the
         agent trains on the states it meets on its target; on, it could not
-        learn a refined scheme's moves (measured: see benchmarks/RESULTS.md).
+        learn the moves of a scheme local search improved (measured: see benchmarks/RESULTS.md).
     """
 
     replay_size: int = 50000
@@ -97,7 +97,7 @@ class ActingSettings:
         agent's own games reach rank 7 on ⟨2,2,2⟩ (with 1, none did; see
         benchmarks/RESULTS.md).  Over Z more of them push a scheme's coefficients
         out of the set, so fewer games end at all.
-      refine_seconds: local-search time for each new scheme (if ``alphaalgo.localsearch`` exists).
+      localsearch_seconds: local-search time for each new scheme (if ``alphaalgo.localsearch`` exists).
       speed_weight: λ in r' = r + λ·speed_score (if ``alphaalgo.bench`` exists; 0 = off).
     """
 
@@ -105,7 +105,7 @@ class ActingSettings:
     basis_change: float = 0.5
     transvections: int = 1
     transvections_z2: int = 4
-    refine_seconds: float = 1.0
+    localsearch_seconds: float = 1.0
     speed_weight: float = 0.0
 
     def transvections_for(self, ring: str) -> int:

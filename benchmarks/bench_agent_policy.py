@@ -59,7 +59,7 @@ def rank7_schemes(g, seeds: int = 300) -> set[frozenset]:
     naive = tensors.naive_scheme(2, 2, 2, g.ring)
     schemes: set[frozenset] = set()
     for seed in range(seeds):
-        s = localsearch.improve(naive, time_limit=0.5, seed=seed, target_rank=7)
+        s = localsearch.search(naive, time_limit=0.5, seed=seed, target_rank=7).scheme
         acts = demos.scheme_actions(s)
         if s.rank == 7 and tensors.verify(s).valid and np.isin(acts, g.coefficients).all():
             schemes.add(frozenset(map(tuple, demos.canonicalize(g, acts))))

@@ -48,7 +48,7 @@ def executor(request):
 
 def _spec(tmp_path, **kw) -> CampaignSpec:
     pre = with_speed_weight(presets.load_preset("tiny"), 0.1)
-    pre = dataclasses.replace(pre, acting=dataclasses.replace(pre.acting, refine_seconds=0.5))
+    pre = dataclasses.replace(pre, acting=dataclasses.replace(pre.acting, localsearch_seconds=0.5))
     base = dict(shape=(2, 2, 2), ring="Z", preset=pre, store=str(tmp_path / "s.db"),
                 time_limit=25, seed=2, bench_size=64, bench_grace=300)
     base.update(kw)
@@ -132,7 +132,7 @@ def test_results_shows_the_measured_speed(tmp_path, capsys):
 
 def test_a_measured_scheme_is_demonstrated_by_its_speed(tmp_path):
     """The score's second use: a scheme measured at the best rank is demonstrated again,
-    ``round(λ·b·256/rank)`` games, so a faster scheme weighs more in training."""
+    ``⌊λ·b·256⌋ // rank`` games, so a faster scheme weighs more in training."""
     from alphaalgo import bench, catalog
     from alphaalgo.executors import BENCH, Done, Job
 
@@ -147,7 +147,7 @@ def test_a_measured_scheme_is_demonstrated_by_its_speed(tmp_path):
         before = camp._call("demonstrate")
         camp._bench_done(store, Done(Job(BENCH, (), tag=s), result=result))
         after = camp._call("demonstrate")
-        assert s.rank * max(1, round(lam * result.speedup * 256 / s.rank)) == after - before
+        assert s.rank * max(1, int(lam * result.speedup * 256) // s.rank) == after - before
         assert len(store.benchmarks()) == 1
         # Not at the best rank: stored, not demonstrated.
         naive = tensors.naive_scheme(2, 2, 2)

@@ -158,7 +158,7 @@ def test_local_search_keeps_walking_from_the_best_scheme(tmp_path):
     finish in 3 moves) the campaign reaches rank 7 through local search."""
     pre = presets.load_preset("tiny")
     pre = dataclasses.replace(pre, game=dataclasses.replace(pre.game, max_moves=3),
-                              acting=dataclasses.replace(pre.acting, refine_seconds=1.0))
+                              acting=dataclasses.replace(pre.acting, localsearch_seconds=1.0))
     spec = CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=pre, store=str(tmp_path / "s.db"),
                         time_limit=150, target_rank=7)       # stops at rank 7 (~25 s on 2 idle cores)
     result = Campaign(spec, log=lambda m: None).run()

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alphaalgo import catalog, tensors
-from alphaalgo.localsearch import SearchConfig, Walker, flips_z, flips_z2, improve, packing, search
+from alphaalgo.executors import localsearch_job
+from alphaalgo.localsearch import SearchConfig, Walker, flips_z, flips_z2, packing, search
 from alphaalgo.localsearch.rng import make_rng
 
 SMALL = [(2, 2, 2), (2, 2, 3), (2, 3, 2), (2, 3, 3), (3, 3, 3)]
@@ -213,18 +214,28 @@ def test_lift_mode_counts_only_schemes_that_lift():
     assert tensors.verify(res.scheme, "Z").valid
 
 
-# ----------------------------------------------------------------- improve
+# ------------------------------------------------- the campaign's local-search job
 @pytest.mark.parametrize("ring", ["Z2", "Z"])
-def test_improve_returns_a_verified_scheme_no_worse_than_its_input(ring):
+def test_the_job_returns_a_scheme_no_worse_than_its_input(ring):
     start = tensors.naive_scheme(2, 3, 3, ring=ring)
-    out = improve(start, time_limit=5.0, seed=0, target_rank=15)
-    assert out.ring == ring and out.shape == (2, 3, 3)
+    out, why = localsearch_job(start, 5.0, 0, 15)
+    assert why == "" and out.ring == ring and out.shape == (2, 3, 3)
     assert out.rank == 15 and tensors.verify(out).valid
-    again = improve(out, time_limit=0.2, seed=1)
+    again, _ = localsearch_job(out, 0.2, 1, None)
     assert again.rank <= out.rank and tensors.verify(again).valid
 
 
-def test_improve_refuses_rational_schemes():
+def test_the_job_with_a_speed_weight_walks_toward_fewer_additions():
+    """λ > 0: when the rank does not fall, the rest of the time lowers the additions."""
+    from alphaalgo import codegen
+
+    start = catalog.strassen("Z")
+    out, why = localsearch_job(start, 1.0, 0, None, True)
+    assert why == "" and out.rank == 7 and tensors.verify(out, "Z").valid
+    assert codegen.addition_counts(out)["shared"] == 15 < codegen.addition_counts(start)["shared"]
+
+
+def test_the_job_refuses_rational_schemes():
     s = catalog.strassen("Z")
     # a⊗b⊗c = (a/2)⊗b⊗c + (a/2)⊗b⊗c: a valid scheme over Q with u over the denominator 2
     u = np.concatenate([s.u[:, :1], s.u[:, :1], 2 * s.u[:, 1:]], 1)
@@ -232,5 +243,5 @@ def test_improve_refuses_rational_schemes():
     w = np.concatenate([s.w[:, :1], s.w], 1)
     rational = s.replace(u=u, v=v, w=w, denominators=(2, 1, 1))
     assert tensors.verify(rational).valid and not rational.is_integral
-    with pytest.raises(ValueError, match="integer coefficients"):
-        improve(rational, time_limit=0.1, seed=0)
+    out, why = localsearch_job(rational, 0.1, 0, None)
+    assert out is None and "integer coefficients" in why

@@ -9,8 +9,8 @@ import alphaalgo
 
 API = ["Campaign", "CampaignResult", "CampaignSpec", "Done", "Executor", "FormatError", "Job",
        "RING_LABELS", "Scheme", "SchemeRecord", "Store", "Verification", "benchmark",
-       "canonical_hash", "compile_kernel", "improve", "kernel_source", "load_preset",
-       "local_executor", "matmul_tensor", "naive_scheme", "read_scheme", "read_schemes",
+       "canonical_hash", "compile_kernel", "kernel_source", "load_preset",
+       "local_executor", "local_search", "matmul_tensor", "minimize_additions", "naive_scheme", "read_scheme", "read_schemes",
        "ring_label", "verify", "write_schemes"]
 
 

@@ -20,8 +20,8 @@ The agent starts from randomly initialised parameters and an empty memory:
 no catalogue scheme is used unless --warm-start, no pretrained parameters
 unless --params.  Every scheme found is verified exactly and stored in the
 results store (--store); the best is written to --out whenever it improves.
-A scheme the agent finds is then refined by local search for a moment
-(alphaalgo.localsearch; the preset's acting.refine_seconds, 0 turns it off);
+A scheme the agent finds is then walked by local search for a moment
+(alphaalgo.localsearch; the preset's acting.localsearch_seconds, 0 turns it off);
 each stored scheme's provenance says whether the agent or local search found
 it.  Checkpoints are written beside the store (STORE.checkpoints/) and --resume
 continues the same campaign (same shape, ring, agent and seed) from the latest.

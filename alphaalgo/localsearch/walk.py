@@ -356,20 +356,3 @@ def _distinct(schemes: list[Scheme], ring: str) -> list[Scheme]:
             seen.add(h)
             out.append(_checked(s, ring))
     return out
-
-
-def improve(scheme: Scheme, *, time_limit: float, seed: int,
-            target_rank: int | None = None) -> Scheme:
-    """A verified scheme of rank ≤ ``scheme``'s, in its ring, from ``time_limit``
-    seconds of flip-graph search (less when ``target_rank`` is reached).
-
-    Over Z2 the walk is over Z2; over Z it is over Z2 too, and only schemes
-    that Hensel-lift to integer schemes (verified over Z) are kept, so the
-    result can have larger coefficients than the input (typically up to 3 or 4).
-
-    Cheap to call repeatedly: the kernels are compiled once and cached on disk.
-    Raises ``ValueError`` for an invalid scheme or one the kernels cannot hold
-    (rational coefficients; over Z2 more than 64 rows per factor).
-    """
-    return search(scheme, ring=scheme.ring, target_rank=target_rank, time_limit=time_limit,
-                  seed=seed).scheme

@@ -35,10 +35,11 @@ EXAMPLE_KEYS = ("residual", "last_actions", "step", "actions", "weights", "value
 
 @dataclasses.dataclass(frozen=True)
 class DemoConfig:
-    """How demonstrations are drawn.
+    """How synthetic demonstrations are drawn (a preset's ``[demos]`` table).
 
     Attributes:
-      min_rank, max_rank: R is uniform in ``[min_rank, max_rank]``.
+      min_rank, max_rank: R is uniform in ``[min_rank, max_rank]``; ``max_rank``
+        0 means the game's move limit (and ``min_rank`` is capped by it).
       p_zero: probability that a coefficient is 0 (the rest uniform over the
         game's non-zero coefficients).
       flipped: the fraction of demonstrations made by :func:`flipped_actions`
@@ -47,20 +48,26 @@ class DemoConfig:
     """
 
     min_rank: int = 1
-    max_rank: int = 8
-    p_zero: float = 0.5
+    max_rank: int = 0
+    p_zero: float = 0.6
     flipped: float = 0.0
-    flip_attempts: int = 4
+    flip_attempts: int = 8
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_rank <= self.max_rank:
-            raise ValueError(f"need 1 <= min_rank <= max_rank, got {self.min_rank}, {self.max_rank}")
+        if self.min_rank < 1 or self.max_rank < 0 or (self.max_rank and self.min_rank > self.max_rank):
+            raise ValueError(f"need 1 <= min_rank <= max_rank (or max_rank 0: the move limit), "
+                             f"got {self.min_rank}, {self.max_rank}")
         if not 0.0 <= self.p_zero < 1.0:
             raise ValueError(f"p_zero must lie in [0, 1), got {self.p_zero}")
         if not 0.0 <= self.flipped <= 1.0:
             raise ValueError(f"flipped must lie in [0, 1], got {self.flipped}")
         if self.flip_attempts < 0:
             raise ValueError(f"flip_attempts must be non-negative, got {self.flip_attempts}")
+
+    def ranks(self, max_moves: int) -> tuple[int, int]:
+        """``(low, high)`` demonstration ranks for a game of ``max_moves`` moves."""
+        high = min(self.max_rank or max_moves, max_moves)
+        return min(self.min_rank, high), high
 
 
 # ------------------------------------------------------------------ factors
@@ -191,8 +198,9 @@ def flipped_actions(rng: np.random.Generator, config: GameConfig, ranks: np.ndar
 def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig,
                   count: int) -> dict[str, np.ndarray]:
     """``count`` examples, each from its own random demonstration (see module doc; K = 1)."""
-    rmax = min(demo.max_rank, 120)
-    ranks = rng.integers(demo.min_rank, min(demo.max_rank, rmax) + 1, size=count)
+    low, high = demo.ranks(config.max_moves)
+    rmax = min(high, 120)
+    ranks = rng.integers(min(low, rmax), rmax + 1, size=count)
     acts = random_actions(rng, config, (count, rmax), demo.p_zero)
     flip = rng.random(count) < demo.flipped
     if flip.any():

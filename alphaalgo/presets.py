@@ -1,8 +1,9 @@
 """Agent presets: ``agents/<name>.toml`` read with tomllib into typed settings.
 
 A preset has the tables ``[game]``, ``[network]``, ``[search]``, ``[training]``,
-``[demos]`` and ``[acting]``; every key is optional (the dataclass defaults
-apply) and an unknown key is an error.  ``--agent`` takes a preset name (a file
+``[replay]``, ``[demos]`` and ``[acting]``, one dataclass each (:data:`TABLES`);
+every key is optional (the dataclass defaults apply) and an unknown key is an
+error.  ``--agent`` takes a preset name (a file
 in ``agents/``) or a path to a ``.toml`` file.
 """
 
@@ -14,6 +15,7 @@ import os
 import tomllib
 from pathlib import Path
 
+from .demos import DemoConfig
 from .learner import LearnerConfig
 from .network import NetConfig
 from .search import SearchConfig
@@ -43,26 +45,10 @@ class GameSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class DemoSettings:
-    """Attributes:
-      p_zero: probability of a zero coefficient in a synthetic factor.
-      min_rank: smallest demonstration rank.
-      max_rank: largest demonstration rank (0: the move limit).
-      flipped: share of demonstrations whose terms cancel: a sparse tensor's unit
-        terms after random flips (``alphaalgo.demos.flipped_actions``).
-      flip_attempts: flips tried per term in those demonstrations.
-    """
+class ReplaySettings:
+    """The ``[replay]`` table: what the learner trains on and how often.
 
-    p_zero: float = 0.6
-    min_rank: int = 1
-    max_rank: int = 0
-    flipped: float = 0.0
-    flip_attempts: int = 8
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingSettings:
-    """Attributes:
+    Attributes:
       replay_size: replay buffer capacity (self-play and schemes local search improved).
       demo_fraction: share of each batch drawn fresh from synthetic demonstrations.
       pretrain_steps: updates on demonstrations alone before the first game.
@@ -122,17 +108,18 @@ class Preset:
     network: NetConfig
     search: SearchConfig
     training: LearnerConfig
-    replay: TrainingSettings
-    demos: DemoSettings
+    replay: ReplaySettings
+    demos: DemoConfig
     acting: ActingSettings
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-_TABLES = {"game": GameSettings, "network": NetConfig, "search": SearchConfig,
-           "demos": DemoSettings, "acting": ActingSettings}
-_TRAINING_SPLIT = (LearnerConfig, TrainingSettings)
+TABLES = {"game": GameSettings, "network": NetConfig, "search": SearchConfig,
+          "training": LearnerConfig, "replay": ReplaySettings, "demos": DemoConfig,
+          "acting": ActingSettings}
+"""Each TOML table and the dataclass it builds (the :class:`Preset` field of the same name)."""
 
 
 def _build(cls, table: dict, where: str):
@@ -170,16 +157,9 @@ def load_preset(name: str) -> Preset:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - set(_TABLES) - {"training"}
+    unknown = set(data) - set(TABLES)
     if unknown:
-        raise ValueError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    built = {key: _build(cls, data.get(key, {}), f"{path} [{key}]") for key, cls in _TABLES.items()}
-    train = data.get("training", {})
-    learner_keys = {f.name for f in dataclasses.fields(LearnerConfig)}
-    replay_keys = {f.name for f in dataclasses.fields(TrainingSettings)}
-    for key in train:
-        if key not in learner_keys | replay_keys:
-            raise ValueError(f"{path} [training]: unknown key {key!r}")
-    learner = _build(LearnerConfig, {k: v for k, v in train.items() if k in learner_keys}, f"{path} [training]")
-    replay = _build(TrainingSettings, {k: v for k, v in train.items() if k in replay_keys}, f"{path} [training]")
-    return Preset(name=path.stem, training=learner, replay=replay, **built)
+        raise ValueError(f"{path}: unknown table(s) {', '.join(sorted(unknown))} "
+                         f"(expected {', '.join(TABLES)})")
+    built = {key: _build(cls, data.get(key, {}), f"{path} [{key}]") for key, cls in TABLES.items()}
+    return Preset(name=path.stem, **built)

@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import demos, learner
-from .demos import DemoConfig
 from .game import GameConfig
 from .network import Agent
 from .presets import Preset
@@ -37,9 +36,7 @@ class Trainer:
     def __init__(self, game: GameConfig, preset: Preset):
         self.game, self.preset = game, preset
         self.agent = Agent(game, preset.network)
-        max_rank = preset.demos.max_rank or game.max_moves
-        d = preset.demos
-        self.demo = DemoConfig(min(d.min_rank, max_rank), max_rank, d.p_zero, d.flipped, d.flip_attempts)
+        self.demo = preset.demos
         self.k = preset.search.num_samples
         self.replay = learner.ReplayBuffer(preset.replay.replay_size, game.sizes, game.history, self.k)
         self.demonstrations = learner.ReplayBuffer(DEMONSTRATIONS, game.sizes, game.history, self.k)

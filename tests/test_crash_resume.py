@@ -19,9 +19,9 @@ def _preset(folder: Path) -> Path:
     from alphaalgo.presets import agents_dir
 
     text = (agents_dir() / "tiny.toml").read_text()
-    assert "[training]\n" in text
+    assert "[replay]\n" in text
     path = folder / "tiny-often.toml"
-    path.write_text(text.replace("[training]\n", "[training]\ncheckpoint_seconds = 1.0\n"))
+    path.write_text(text.replace("[replay]\n", "[replay]\ncheckpoint_seconds = 1.0\n"))
     return path
 
 

@@ -49,6 +49,22 @@ def test_bad_preset_file_is_refused(tmp_path):
         assert presets.load_preset(name).name == name
 
 
+def test_each_preset_table_is_one_dataclass(tmp_path):
+    """One dataclass per TOML table, the Preset field of the same name; a key given
+    under another table (the old split [training]) is refused."""
+    import dataclasses
+
+    pre = presets.load_preset("small")
+    assert [f.name for f in dataclasses.fields(pre)][1:] == list(presets.TABLES)
+    for table, cls in presets.TABLES.items():
+        assert type(getattr(pre, table)) is cls
+    assert pre.replay.pretrain_steps == 4000 and pre.training.batch_size == 128
+    old = tmp_path / "old.toml"
+    old.write_text("[training]\npretrain_steps = 3\n")
+    with pytest.raises(ValueError, match=r"\[training\]: unknown key 'pretrain_steps'"):
+        presets.load_preset(str(old))
+
+
 def test_tiny_discover_end_to_end_and_resume(tmp_path, capsys):
     """<1,1,1> is solved in one move: the scheme is verified, stored and written;
     exit 0 at the target rank.  A second run resumes from the checkpoint."""

@@ -37,6 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import demos, game, learner, tensors
+from .examples import Examples
 from .executors import BENCH, PLAY, LOCALSEARCH, Done, Executor, Job, local_executor
 from .game import GameConfig
 from .presets import Preset
@@ -437,9 +438,9 @@ class Campaign:
                 self._offer(store, scheme, {"source": "agent+completion", "campaign": self.name,
                                             "round": played.round, "seed": self.spec.seed}, rng)
         self._localsearch_best(store, rng)
-        ex = dict(played.examples, value=played.examples["value"] + bonus[played.game_of])
+        ex = played.examples.replace(value=played.examples.value + bonus[played.game_of])
         self._call("add", ex)
-        store.add_examples(self.campaign_id, "selfplay", ex)
+        store.add_examples(self.campaign_id, "selfplay", ex.arrays())
         self.stats.rounds += 1
         self.stats.games += played.games
 
@@ -528,9 +529,9 @@ class Campaign:
         self.stats.solved = int(meta.get("solved", 0))
         self.stats.resumed_from = state.step
         self.log(f"resumed campaign {self.campaign_id} from step {state.step} ({ck[1]})")
-        batch: list[dict] = []
-        for ex in store.iter_examples(self.campaign_id, "selfplay"):
-            batch.append(ex)
+        batch: list[Examples] = []
+        for arrays in store.iter_examples(self.campaign_id, "selfplay"):
+            batch.append(Examples.from_arrays(arrays))
             if len(batch) == 64:
                 self._call("add", *batch)
                 batch = []

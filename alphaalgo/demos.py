@@ -6,14 +6,8 @@ any order.  Each one yields a training example: the state after some of its
 moves, the next move (a random remaining term swapped into place) and the
 number of moves left.
 
-Examples are plain dicts of numpy arrays (the replay buffer's rows):
-
-  residual      int8    (N, S1, S2, S3)
-  last_actions  int8    (N, H, A)          most recent first
-  step          int32   (N,)
-  actions       int8    (N, K, A)          candidate next actions
-  weights       float32 (N, K)             the policy target over them (sums to 1)
-  value         float32 (N,)               the return from this state
+Examples are :class:`alphaalgo.examples.Examples` (the one definition of a
+batch, with its shapes).
 
 Basis changes act on each mode of a tensor by an invertible integer matrix
 (unimodular over Z, invertible mod 2 over Z2): ``T' = T ×₁ M1 ×₂ M2 ×₃ M3`` and a
@@ -28,9 +22,8 @@ import jax
 import numpy as np
 
 from . import game
+from .examples import Examples
 from .game import GameConfig
-
-EXAMPLE_KEYS = ("residual", "last_actions", "step", "actions", "weights", "value")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +189,7 @@ def flipped_actions(rng: np.random.Generator, config: GameConfig, ranks: np.ndar
 
 
 def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig,
-                  count: int) -> dict[str, np.ndarray]:
+                  count: int) -> Examples:
     """``count`` examples, each from its own random demonstration (see module doc; K = 1)."""
     low, high = demo.ranks(config.max_moves)
     rmax = min(high, 120)
@@ -222,14 +215,10 @@ def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig
         src = pos - 1 - back
         ok = src >= 0
         last[ok, back] = acts[rows[ok], src[ok]]
-    return {
-        "residual": np.clip(res, -127, 127).astype(np.int8),
-        "last_actions": last,
-        "step": pos.astype(np.int32),
-        "actions": acts[rows, pos][:, None, :],
-        "weights": np.ones((count, 1), np.float32),
-        "value": -(ranks - pos).astype(np.float32),
-    }
+    return Examples(residual=np.clip(res, -127, 127).astype(np.int8), last_actions=last,
+                    step=pos.astype(np.int32), actions=acts[rows, pos][:, None, :],
+                    weights=np.ones((count, 1), np.float32),
+                    value=-(ranks - pos).astype(np.float32))
 
 
 def scheme_actions(scheme) -> np.ndarray:
@@ -239,7 +228,7 @@ def scheme_actions(scheme) -> np.ndarray:
 
 
 def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
-                    rng: np.random.Generator) -> dict[str, np.ndarray]:
+                    rng: np.random.Generator) -> Examples:
     """Examples from a known decomposition of ``target`` (e.g. one local search
     refined): its ``R`` terms ``actions (R, A)`` played in a random order give R
     examples, K = 1.  The terms must lie in the coefficient set."""
@@ -255,10 +244,10 @@ def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
     for t in range(r):
         for back in range(min(h, t)):
             last[t, back] = acts[t - 1 - back]
-    return {"residual": np.clip(res, -127, 127).astype(np.int8), "last_actions": last,
-            "step": np.arange(r, dtype=np.int32), "actions": acts[:, None, :],
-            "weights": np.ones((r, 1), np.float32),
-            "value": -(r - np.arange(r)).astype(np.float32)}
+    return Examples(residual=np.clip(res, -127, 127).astype(np.int8), last_actions=last,
+                    step=np.arange(r, dtype=np.int32), actions=acts[:, None, :],
+                    weights=np.ones((r, 1), np.float32),
+                    value=-(r - np.arange(r)).astype(np.float32))
 
 
 # ------------------------------------------------------------ basis changes
@@ -329,30 +318,12 @@ def random_basis_change(rng: np.random.Generator, sizes: tuple[int, int, int], r
     return BasisChange(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), ring)
 
 
-def augment_examples(rng: np.random.Generator, config: GameConfig,
-                     examples: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def augment_examples(rng: np.random.Generator, config: GameConfig, examples: Examples) -> Examples:
     """The examples under one random signed permutation of each mode (keeps every
     coefficient in the set; candidate actions re-canonicalised)."""
     change = random_basis_change(rng, config.sizes, config.ring, transvections=0)
-    out = dict(examples)
-    out["residual"] = change.tensor(examples["residual"]).astype(np.int8)
-    out["last_actions"] = change.factors(config, examples["last_actions"]).astype(np.int8)
-    acts = change.factors(config, examples["actions"]).astype(np.int8)
-    out["actions"] = canonicalize(config, acts)
-    return out
-
-
-def concat_examples(parts: list[dict[str, np.ndarray]], k: int) -> dict[str, np.ndarray]:
-    """Concatenate example sets, padding the candidate axis to ``k`` (weight 0)."""
-    out: dict[str, list[np.ndarray]] = {key: [] for key in EXAMPLE_KEYS}
-    for part in parts:
-        n, kk, a = part["actions"].shape
-        if kk > k:
-            raise ValueError(f"examples with {kk} candidates do not fit K = {k}")
-        acts = np.zeros((n, k, a), np.int8)
-        acts[:, :kk] = part["actions"]
-        wts = np.zeros((n, k), np.float32)
-        wts[:, :kk] = part["weights"]
-        for key in EXAMPLE_KEYS:
-            out[key].append({"actions": acts, "weights": wts}.get(key, part[key]))
-    return {key: np.concatenate(vals, 0) for key, vals in out.items()}
+    acts = change.factors(config, examples.actions).astype(np.int8)
+    return examples.replace(
+        residual=change.tensor(examples.residual).astype(np.int8),
+        last_actions=change.factors(config, examples.last_actions).astype(np.int8),
+        actions=canonicalize(config, acts))

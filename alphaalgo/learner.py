@@ -24,7 +24,7 @@ import numpy as np
 import optax
 
 from .atomic import atomic_write_bytes
-from .demos import EXAMPLE_KEYS
+from .examples import Examples
 from .network import Agent
 
 
@@ -78,18 +78,18 @@ def quantile_loss(quantiles: jax.Array, target: jax.Array, kappa: float = 1.0) -
     return jnp.mean(jnp.sum(jnp.abs(taus - (u < 0)) * huber / kappa, axis=-1))
 
 
-def loss_fn(agent: Agent, cfg: LearnerConfig, params, batches: Sequence[dict[str, jax.Array]]
+def loss_fn(agent: Agent, cfg: LearnerConfig, params, batches: Sequence[Examples]
             ) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """The total loss and its parts over one or more batches of examples (see
-    :mod:`demos`; each batch may have its own K), weighted by their sizes."""
-    total_n = sum(b["value"].shape[0] for b in batches)
+    """The total loss and its parts over one or more batches of :class:`Examples`
+    (each batch may have its own K), weighted by their sizes."""
+    total_n = sum(b.value.shape[0] for b in batches)
     policy = value = 0.0
     for batch in batches:
-        logp, quantiles = agent.score(params, batch["residual"], batch["last_actions"],
-                                      batch["step"], batch["actions"])
-        share = batch["value"].shape[0] / total_n
-        policy += share * -jnp.mean(jnp.sum(batch["weights"] * logp, axis=-1))
-        value += share * quantile_loss(quantiles, batch["value"])
+        logp, quantiles = agent.score(params, batch.residual, batch.last_actions,
+                                      batch.step, batch.actions)
+        share = batch.value.shape[0] / total_n
+        policy += share * -jnp.mean(jnp.sum(batch.weights * logp, axis=-1))
+        value += share * quantile_loss(quantiles, batch.value)
     return policy + cfg.value_weight * value, {"policy": policy, "value": value}
 
 
@@ -100,7 +100,7 @@ def init_state(agent: Agent, cfg: LearnerConfig, rng: jax.Array) -> TrainState:
 
 def make_update(agent: Agent, cfg: LearnerConfig):
     """A jitted ``update(params, opt_state, batches) -> (params, opt_state, metrics)``
-    (``batches``: a sequence of example dicts, as :func:`loss_fn`)."""
+    (``batches``: a sequence of :class:`Examples`, as :func:`loss_fn`)."""
     opt = make_optimizer(cfg)
 
     def update(params, opt_state, batches):
@@ -115,48 +115,32 @@ def make_update(agent: Agent, cfg: LearnerConfig):
 
 # ------------------------------------------------------------------ replay
 class ReplayBuffer:
-    """A ring buffer of examples with K candidate slots (see :mod:`demos` for the arrays)."""
+    """A ring buffer of :class:`Examples` with K candidate slots."""
 
     def __init__(self, capacity: int, sizes: tuple[int, int, int], history: int, k: int):
-        a = sum(sizes)
         self.capacity, self.k = capacity, k
-        self.data = {
-            "residual": np.zeros((capacity,) + tuple(sizes), np.int8),
-            "last_actions": np.zeros((capacity, history, a), np.int8),
-            "step": np.zeros(capacity, np.int32),
-            "actions": np.zeros((capacity, k, a), np.int8),
-            "weights": np.zeros((capacity, k), np.float32),
-            "value": np.zeros(capacity, np.float32),
-        }
+        self.data = Examples.zeros(capacity, sizes, history, k)
         self.size = 0
         self._next = 0
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, examples: dict[str, np.ndarray]) -> None:
-        n = len(examples["value"])
-        kk = examples["actions"].shape[1]
-        if kk > self.k:
-            raise ValueError(f"examples with {kk} candidates do not fit K = {self.k}")
+    def add(self, examples: Examples) -> None:
+        examples = examples.padded(self.k)
+        n = len(examples)
         for start in range(0, n, self.capacity):
-            part = slice(start, min(n, start + self.capacity))
-            idx = (self._next + np.arange(part.stop - part.start)) % self.capacity
-            for key in EXAMPLE_KEYS:
-                src = examples[key][part]
-                if key in ("actions", "weights"):
-                    self.data[key][idx] = 0
-                    self.data[key][idx, :kk] = src
-                else:
-                    self.data[key][idx] = src
+            part = examples.take(slice(start, min(n, start + self.capacity)))
+            idx = (self._next + np.arange(len(part))) % self.capacity
+            for key, src in part.arrays().items():
+                getattr(self.data, key)[idx] = src
             self._next = int((idx[-1] + 1) % self.capacity)
             self.size = min(self.capacity, self.size + len(idx))
 
-    def sample(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    def sample(self, rng: np.random.Generator, n: int) -> Examples:
         if self.size == 0:
             raise ValueError("the replay buffer is empty")
-        idx = rng.integers(0, self.size, size=n)
-        return {key: val[idx] for key, val in self.data.items()}
+        return self.data.take(rng.integers(0, self.size, size=n))
 
 
 # ------------------------------------------------------------- checkpoints

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import demos, game, search, tensors
 from .demos import BasisChange
+from .examples import Examples
 from .game import GameConfig
 from .network import Agent
 from .presets import Preset
@@ -40,7 +41,7 @@ class Played:
         of higher rank than the fiber completion of the game's starting tensor
         (k = 0: the naive scheme for a matmul tensor in its own basis), which
         local search can start from before the agent solves games.
-      examples: the games' examples (:mod:`demos` arrays), one row per move
+      examples: the games' :class:`~alphaalgo.examples.Examples`, one row per move
         played; ``value`` is the return without any speed bonus.
       game_of: ``int (rows,)`` the game each example row belongs to.
       games: games played.  simulations: search simulations run.
@@ -50,7 +51,7 @@ class Played:
     round: int
     solved: list[tuple[int, Scheme]]
     completed: list[tuple[int, Scheme]]
-    examples: dict[str, np.ndarray]
+    examples: Examples
     game_of: np.ndarray
     games: int
     simulations: int
@@ -102,7 +103,7 @@ class Player:
         return states, changes
 
     @staticmethod
-    def examples(traj: search.Trajectory) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def examples(traj: search.Trajectory) -> tuple[Examples, np.ndarray]:
         """The examples of a trajectory (returns as value targets) and each row's game."""
         active = np.asarray(traj.active)                       # (M, B)
         rewards = np.asarray(traj.reward) * active
@@ -114,10 +115,10 @@ class Player:
             return x.reshape((-1,) + x.shape[2:])[sel]
 
         game_of = np.broadcast_to(np.arange(active.shape[1])[None, :], active.shape).reshape(-1)[sel]
-        ex = {"residual": flat(traj.residual), "last_actions": flat(traj.last_actions),
-              "step": flat(traj.step).astype(np.int32), "actions": flat(traj.actions),
-              "weights": flat(traj.weights).astype(np.float32),
-              "value": returns.reshape(-1)[sel].astype(np.float32)}
+        ex = Examples(residual=flat(traj.residual), last_actions=flat(traj.last_actions),
+                      step=flat(traj.step).astype(np.int32), actions=flat(traj.actions),
+                      weights=flat(traj.weights).astype(np.float32),
+                      value=returns.reshape(-1)[sel].astype(np.float32))
         return ex, game_of
 
     def play(self, params, round_index: int) -> Played:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import demos, learner
+from .examples import Examples
 from .game import GameConfig
 from .network import Agent
 from .presets import Preset
@@ -70,13 +71,13 @@ class Trainer:
         return int(self.state.step)
 
     # ---------------------------------------------------------- replay
-    def add(self, *examples: dict[str, np.ndarray]) -> int:
-        """Add self-play example sets (see :mod:`demos` for the arrays); returns the buffer's size."""
+    def add(self, *examples: Examples) -> int:
+        """Add self-play :class:`Examples`; returns the buffer's size."""
         for ex in examples:
             self.replay.add(ex)
         return len(self.replay)
 
-    def demonstrate(self, *examples: dict[str, np.ndarray]) -> int:
+    def demonstrate(self, *examples: Examples) -> int:
         """Add example sets of whole schemes (``demos.scheme_examples``) to the
         demonstration buffer, which fills ``demonstration_fraction`` of the
         non-synthetic half of every batch however much self-play there is;
@@ -85,7 +86,7 @@ class Trainer:
             self.demonstrations.add(ex)
         return len(self.demonstrations)
 
-    def _batch(self, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
+    def _batch(self, rng: np.random.Generator) -> list[Examples]:
         """Two batches: fresh synthetic demonstrations (K = 1, under a random
         signed permutation) and the rest (K slots): scheme demonstrations
         (``demonstration_fraction`` of it while there are any) and self-play
@@ -102,11 +103,10 @@ class Trainer:
             if len(self.replay):
                 parts.append(self.replay.sample(rng, n_rest - n_shown))
             else:
-                synth = demos.concat_examples(
-                    [demos.demo_examples(rng, self.game, self.demo, n_rest - n_shown)], self.k)
+                synth = demos.demo_examples(rng, self.game, self.demo, n_rest - n_shown).padded(self.k)
                 # Synthetic rows go under a permutation either way (once, below if augment_replay).
                 parts.append(synth if cfg.augment_replay else demos.augment_examples(rng, self.game, synth))
-        rest = demos.concat_examples(parts, self.k)
+        rest = Examples.concat(parts, self.k)
         if cfg.augment_replay:
             rest = demos.augment_examples(rng, self.game, rest)
         return [demos.augment_examples(rng, self.game, fresh), rest]
@@ -125,7 +125,7 @@ class Trainer:
         params, opt_state = self.state.params, self.state.opt_state
         metrics = None
         for _ in range(steps):
-            batches = [{k: jnp.asarray(v) for k, v in b.items()} for b in self._batch(rng)]
+            batches = [jax.tree.map(jnp.asarray, b) for b in self._batch(rng)]
             params, opt_state, metrics = self._update(params, opt_state, batches)
             if progress is not None:
                 progress(1)

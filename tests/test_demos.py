@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from alphaalgo.examples import Examples
 from alphaalgo import catalog, demos, game, tensors
 
 
@@ -36,18 +37,18 @@ def test_demo_examples_are_consistent(ring):
                           max_moves=8, history=2)
     rng = np.random.default_rng(2)
     ex = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 1, 0.5), 50)
-    assert ex["residual"].shape == (50, 4, 4, 4) and ex["actions"].shape == (50, 1, 12)
-    terms = demos.term_tensors(cfg, ex["actions"][:, 0])
+    assert ex.residual.shape == (50, 4, 4, 4) and ex.actions.shape == (50, 1, 12)
+    terms = demos.term_tensors(cfg, ex.actions[:, 0])
     if ring == "Z2":
         terms = terms % 2
-    np.testing.assert_array_equal(ex["residual"], terms)       # rank 1: the residual is the move
-    assert np.all(ex["value"] == -1) and np.all(ex["step"] == 0)
-    assert not np.any(ex["last_actions"])
+    np.testing.assert_array_equal(ex.residual, terms)       # rank 1: the residual is the move
+    assert np.all(ex.value == -1) and np.all(ex.step == 0)
+    assert not np.any(ex.last_actions)
     ex = demos.demo_examples(rng, cfg, demos.DemoConfig(2, 6, 0.5), 200)
-    assert np.all(np.asarray(game.is_legal(cfg, ex["actions"][:, 0])))
-    np.testing.assert_array_equal(demos.canonicalize(cfg, ex["actions"]), ex["actions"])
-    assert np.all((-ex["value"] >= 1) & (-ex["value"] <= 6 - ex["step"]))
-    assert np.all(np.any(ex["last_actions"][ex["step"] > 0, 0] != 0, axis=-1))
+    assert np.all(np.asarray(game.is_legal(cfg, ex.actions[:, 0])))
+    np.testing.assert_array_equal(demos.canonicalize(cfg, ex.actions), ex.actions)
+    assert np.all((-ex.value >= 1) & (-ex.value <= 6 - ex.step))
+    assert np.all(np.any(ex.last_actions[ex.step > 0, 0] != 0, axis=-1))
 
 
 @pytest.mark.parametrize("ring", ["Z", "Z2"])
@@ -72,10 +73,10 @@ def test_flipped_demonstrations_write_a_sparse_tensor_with_cancelling_terms(ring
     assert (acts[used] != 0).sum(1).mean() > 3.5
     assert np.mean(live < ranks) > 0.1, "some flips zero a factor and drop a term"
     ex = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 10, 0.5, flipped=1.0), 300)
-    assert np.all(np.asarray(game.is_legal(cfg, ex["actions"][:, 0])))
-    assert np.all((-ex["value"] >= 1) & (-ex["value"] <= 10 - ex["step"]))
-    start = ex["step"] == 0
-    assert start.sum() > 10 and np.all(np.isin(ex["residual"][start], (0, 1))), \
+    assert np.all(np.asarray(game.is_legal(cfg, ex.actions[:, 0])))
+    assert np.all((-ex.value >= 1) & (-ex.value <= 10 - ex.step))
+    start = ex.step == 0
+    assert start.sum() > 10 and np.all(np.isin(ex.residual[start], (0, 1))), \
         "a flipped demonstration's target is the 0/1 tensor of its starting cells"
 
 
@@ -106,9 +107,9 @@ def test_augmentation_keeps_examples_consistent():
     rng = np.random.default_rng(4)
     ex = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 1, 0.5), 30)
     aug = demos.augment_examples(rng, cfg, ex)
-    np.testing.assert_array_equal(aug["residual"], demos.term_tensors(cfg, aug["actions"][:, 0]))
-    np.testing.assert_array_equal(demos.canonicalize(cfg, aug["actions"]), aug["actions"])
-    assert not np.array_equal(aug["residual"], ex["residual"])
+    np.testing.assert_array_equal(aug.residual, demos.term_tensors(cfg, aug.actions[:, 0]))
+    np.testing.assert_array_equal(demos.canonicalize(cfg, aug.actions), aug.actions)
+    assert not np.array_equal(aug.residual, ex.residual)
 
 
 def test_scheme_examples_and_padding():
@@ -117,11 +118,11 @@ def test_scheme_examples_and_padding():
     s = catalog.strassen("Z")
     acts = np.concatenate([s.u, s.v, s.w], 0).T
     ex = demos.scheme_examples(cfg, game.target_tensor((2, 2, 2)), acts, rng)
-    np.testing.assert_array_equal(ex["value"], -np.arange(7, 0, -1))
-    np.testing.assert_array_equal(ex["residual"][0], game.target_tensor((2, 2, 2)))
-    last = ex["residual"][-1]
-    np.testing.assert_array_equal(last, demos.term_tensors(cfg, ex["actions"][-1, 0]))
-    both = demos.concat_examples([ex, ex], 4)
-    assert both["actions"].shape == (14, 4, 12) and np.all(both["weights"][:, 1:] == 0)
+    np.testing.assert_array_equal(ex.value, -np.arange(7, 0, -1))
+    np.testing.assert_array_equal(ex.residual[0], game.target_tensor((2, 2, 2)))
+    last = ex.residual[-1]
+    np.testing.assert_array_equal(last, demos.term_tensors(cfg, ex.actions[-1, 0]))
+    both = Examples.concat([ex, ex], 4)
+    assert both.actions.shape == (14, 4, 12) and np.all(both.weights[:, 1:] == 0)
     with pytest.raises(ValueError):
         demos.DemoConfig(3, 2)

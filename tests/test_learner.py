@@ -38,12 +38,12 @@ def test_training_on_demonstrations_lowers_the_losses(setup):
     state = learner.init_state(agent, lcfg, jax.random.PRNGKey(0))
     update = learner.make_update(agent, lcfg)
     held = demos.demo_examples(np.random.default_rng(99), cfg, demos.DemoConfig(1, 1, 0.5), 128)
-    held = {k: jnp.asarray(v) for k, v in held.items()}
+    held = jax.tree.map(jnp.asarray, held)
     before = learner.loss_fn(agent, lcfg, state.params, [held])[1]
     params, opt = state.params, state.opt_state
     for _ in range(60):
         batch = demos.demo_examples(rng, cfg, demos.DemoConfig(1, 1, 0.5), 32)
-        params, opt, _ = update(params, opt, [{k: jnp.asarray(v) for k, v in batch.items()}])
+        params, opt, _ = update(params, opt, [jax.tree.map(jnp.asarray, batch)])
     after = learner.loss_fn(agent, lcfg, params, [held])[1]
     assert float(after["policy"]) < 0.85 * float(before["policy"])
     assert float(after["value"]) < float(before["value"])
@@ -58,9 +58,9 @@ def test_replay_buffer_wraps_and_pads(setup):
     buf.add(ex)
     assert len(buf) == 10
     got = buf.sample(np.random.default_rng(2), 50)
-    assert got["actions"].shape == (50, 3, 6) and np.all(got["weights"][:, 1:] == 0)
-    keys = {a.tobytes() for a in ex["actions"][:, 0]}
-    assert {a.tobytes() for a in got["actions"][:, 0]} <= keys
+    assert got.actions.shape == (50, 3, 6) and np.all(got.weights[:, 1:] == 0)
+    keys = {a.tobytes() for a in ex.actions[:, 0]}
+    assert {a.tobytes() for a in got.actions[:, 0]} <= keys
     with pytest.raises(ValueError):
         learner.ReplayBuffer(4, cfg.sizes, cfg.history, k=3).sample(np.random.default_rng(0), 1)
 

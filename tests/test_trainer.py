@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from alphaalgo.examples import Examples
 from alphaalgo import catalog, demos, game, presets
 from alphaalgo.trainer import Trainer
 
@@ -26,13 +27,13 @@ def _trainer(cfg, **replay) -> Trainer:
     return Trainer(cfg, preset)
 
 
-def _selfplay(cfg, k: int, n: int) -> dict[str, np.ndarray]:
-    ex = demos.concat_examples([demos.demo_examples(np.random.default_rng(1), cfg, demos.DemoConfig(1, 6), n)], k)
-    return dict(ex, value=np.full(n, SELFPLAY_VALUE, np.float32))
+def _selfplay(cfg, k: int, n: int) -> Examples:
+    ex = demos.demo_examples(np.random.default_rng(1), cfg, demos.DemoConfig(1, 6), n).padded(k)
+    return ex.replace(value=np.full(n, SELFPLAY_VALUE, np.float32))
 
 
-def _rows(ex: dict[str, np.ndarray]) -> set[bytes]:
-    return {r.tobytes() + a.tobytes() for r, a in zip(ex["residual"], ex["actions"][:, 0])}
+def _rows(ex: Examples) -> set[bytes]:
+    return {r.tobytes() + a.tobytes() for r, a in zip(ex.residual, ex.actions[:, 0])}
 
 
 def test_scheme_demonstrations_fill_their_share_of_every_batch(setup):
@@ -41,20 +42,20 @@ def test_scheme_demonstrations_fill_their_share_of_every_batch(setup):
     tr.add(_selfplay(cfg, tr.k, 2000))
     rng = np.random.default_rng(0)
     synthetic, rest = tr._batch(rng)
-    assert np.all(rest["value"] == SELFPLAY_VALUE), "no demonstrations yet: the rest is self-play"
+    assert np.all(rest.value == SELFPLAY_VALUE), "no demonstrations yet: the rest is self-play"
     shown = [demos.scheme_examples(cfg, target, acts, rng) for _ in range(36)]
     assert tr.demonstrate(*shown) == 36 * 7
     size = tr.preset.training.batch_size
-    n_rest = size - len(synthetic["value"])
+    n_rest = size - len(synthetic.value)
     known = set().union(*(_rows(ex) for ex in shown))
     for _ in range(5):
         synthetic, rest = tr._batch(rng)
-        assert len(synthetic["value"]) + len(rest["value"]) == size
-        mine = rest["value"] != SELFPLAY_VALUE
+        assert len(synthetic.value) + len(rest.value) == size
+        mine = rest.value != SELFPLAY_VALUE
         assert mine.sum() == round(0.25 * n_rest)
         # Unaugmented: the moves of Strassen's scheme on the target itself, as demonstrated.
-        assert _rows({k: v[mine] for k, v in rest.items()}) <= known
-        assert np.all(rest["value"][mine] >= -7) and np.all(rest["weights"][mine, 0] == 1)
+        assert _rows(rest.take(mine)) <= known
+        assert np.all(rest.value[mine] >= -7) and np.all(rest.weights[mine, 0] == 1)
 
 
 def test_augmented_replay_moves_demonstrations_off_the_target(setup):

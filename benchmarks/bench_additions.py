@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from alphaalgo import catalog, codegen, formats, tensors
-from alphaalgo.localsearch import minimize_additions
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from alphaalgo import catalog, codegen, formats, tensors  # noqa: E402
+from alphaalgo.localsearch import minimize_additions  # noqa: E402
 
 SHAPES = [(2, 2, 2), (2, 2, 3), (2, 2, 4), (2, 3, 3), (2, 3, 4), (2, 4, 4), (3, 3, 3),
           (3, 3, 4), (3, 4, 4), (4, 4, 4)]
@@ -39,20 +40,11 @@ REFERENCE = {(2, 2, 2): 15, (2, 2, 3): 20, (2, 2, 4): 31, (2, 3, 3): 46, (2, 3, 
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        head = "?"
-    return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, commit {head}"
+    """The CPU, cores and load (``bench_discover.machine``) and the commit."""
+    from bench_discover import machine as cpu
+    from bench_kernels import commit
+
+    return f"{cpu()}, commit {commit()}"
 
 
 def main(argv=None) -> int:

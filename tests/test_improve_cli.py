@@ -179,3 +179,32 @@ def test_444_reaches_rank_49_over_z(capsys, tmp_path):
     assert code == 0, stdout
     s = formats.read_scheme(out).scheme
     assert s.ring == "Z" and s.rank == 49 and s.is_integral and tensors.verify(s, "Z").valid
+
+
+def test_from_scratch_with_shape_reads_no_catalogue(tmp_path, capsys, monkeypatch):
+    """No FILE: the walk starts from the schoolbook scheme of --shape and never reads the
+    catalogue (hidden here: a folder without an index)."""
+    empty = tmp_path / "no-kernels"
+    empty.mkdir()
+    monkeypatch.setenv("ALPHAALGO_KERNELS", str(empty))
+    out = tmp_path / "s.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "2,2,3", "--ring", "Z2", "--target-rank",
+                          "11", "--time-limit", "60", "--seed", "1", "--quiet", "--out", str(out))
+    assert code == 0, stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 11 and rec.scheme.shape == (2, 2, 3)
+    assert tensors.verify(rec.scheme, "Z2").valid
+    assert rec.provenance["input"] == "schoolbook 2,2,3"
+    assert rec.provenance["command"].startswith("alphaalgo improve --ring Z2 --seed 1")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ring", "Z2"], "give a starting scheme FILE, or --shape"),
+    (["--shape", "2,2,2", "--ring", "Z2", "--key", "x"], "--key picks a scheme of FILE"),
+    (["--shape", "64,64,64", "--ring", "Z"], "exceeds the limit"),
+])
+def test_from_scratch_bad_input(tmp_path, capsys, argv, message):
+    out = tmp_path / "s.json"
+    code, _, err = run(capsys, "improve", *argv, "--out", str(out))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

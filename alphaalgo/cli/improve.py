@@ -1,4 +1,4 @@
-"""``alphaalgo improve``: flip-graph local search from a given scheme."""
+"""``alphaalgo improve``: flip-graph local search from a given scheme, or from scratch."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from ._common import (EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, check_outp
                       seconds_arg, seed_arg, shape_arg)
 
 DESCRIPTION = """\
-Random walks on the flip graph (Kauers & Moosbauer) from the scheme in FILE:
+Random walks on the flip graph (Kauers & Moosbauer) from the scheme in FILE,
+or, with --shape n,m,p and no FILE, from scratch: from the schoolbook scheme
+of that shape (nothing from the catalogue or any collection is read):
 flips change two terms that share a factor without changing the rank,
 reductions lower the rank when a factor vanishes or two terms merge, and plus
 transitions raise it by one to leave a plateau.  Walks restart from a pool of
@@ -42,6 +44,7 @@ found), 1 time ran out first (or nothing lifted, or no fewer additions),
 2 bad input.
 
 examples:
+  alphaalgo improve --shape 3,3,3 --ring Z2 --target-rank 23 --out s23-z2.json
   alphaalgo improve naive333.json --ring Z2 --target-rank 23 --lift --out s23.json
   alphaalgo improve s49.txt --shape 4,4,4 --ring Z2 --target-rank 47 \\
       --time-limit 1800 --seed 7 --out s.json
@@ -53,7 +56,9 @@ examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_parser(sub, "improve", "lower a scheme's rank by flip-graph local search",
                    DESCRIPTION)
-    p.add_argument("file", metavar="FILE", help="the starting scheme (.json, .npz, .txt, .exp)")
+    p.add_argument("file", metavar="FILE", nargs="?", default=None,
+                   help="the starting scheme (.json, .npz, .txt, .exp); without it, --shape "
+                        "starts from the schoolbook scheme")
     p.add_argument("--ring", choices=tensors.RINGS, required=True,
                    help="the ring of the result (the start must be valid there)")
     p.add_argument("--target-rank", type=int_range(0, limits.MAX_RANK, "--target-rank"),
@@ -74,7 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="'rank' (default): fewer multiplications; 'additions' (--ring Z): "
                         "the same rank with fewer additions, as the kernels count them")
     p.add_argument("--shape", type=shape_arg, default=None,
-                   help="n,m,p for text files or npz keys that do not name it")
+                   help="n,m,p: without FILE, search from scratch for this shape; with FILE, "
+                        "the shape of text files or npz keys that do not name it")
     p.add_argument("--key", default=None, help="which scheme of a file that holds several")
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the result")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -82,6 +88,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_start(args: argparse.Namespace) -> formats.SchemeRecord:
+    if args.file is None:
+        n, m, p = args.shape
+        try:  # sizes before memory: the schoolbook scheme has n·m·p terms
+            limits.check_rank(n * m * p, (n * m, m * p, p * n))
+        except ValueError as exc:
+            raise UsageError(f"--shape {n},{m},{p}: {exc}") from None
+        return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, args.ring),
+                                    {"source": "schoolbook"})
     try:
         return formats.read_scheme(args.file, ring=args.ring, shape=args.shape, key=args.key)
     except formats.FormatError as exc:
@@ -98,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
                          f"(expected one of {', '.join(formats.WRITE_EXTENSIONS)})")
     if args.lift and args.ring != "Z2":
         raise UsageError("--lift needs --ring Z2 (it lifts Z2 schemes to Z)")
+    if args.file is None and args.shape is None:
+        raise UsageError("give a starting scheme FILE, or --shape n,m,p to search from scratch")
+    if args.file is None and args.key is not None:
+        raise UsageError("--key picks a scheme of FILE; there is no FILE")
     if args.minimize == "additions":
         if args.ring != "Z":
             raise UsageError("--minimize additions needs --ring Z (kernels run integer "
@@ -108,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             if given:
                 raise UsageError(f"{flag} does not apply to --minimize additions "
                                  "(it keeps the rank; stop it with --time-limit)")
-    check_outputs([args.file], [out])
+    check_outputs([args.file] if args.file else [], [out])
     record = _read_start(args)
     start = record.scheme
     check = tensors.verify(start, args.ring)
@@ -150,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     final = tensors.verify(best)
     if not final.valid:  # the library verified it already; never write an unverified scheme
         raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
-    provenance = {"source": "alphaalgo improve", "input": str(args.file),
+    provenance = {"source": "alphaalgo improve",
+                  "input": str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape)),
                   "input_name": record.name, "search_ring": args.ring, "seed": args.seed,
                   "method": args.method, "start_rank": start.rank, "flips": flips,
                   "seconds": seconds, "lifted": bool(args.lift and lifted_ok),
@@ -197,7 +216,8 @@ def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: 
 
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this walk (up to where the time limit stops it)."""
-    parts = ["alphaalgo improve", str(args.file), "--ring", args.ring, "--seed", str(args.seed),
+    parts = ["alphaalgo improve"] + ([str(args.file)] if args.file else []) + [
+             "--ring", args.ring, "--seed", str(args.seed),
              "--time-limit", f"{args.time_limit:g}"]
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),

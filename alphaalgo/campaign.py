@@ -329,7 +329,8 @@ class Campaign:
         (``bench.choose_fastest``), not the first found."""
         from . import bench
 
-        if self.spec.preset.acting.speed_weight <= 0 or self.best is None or not self.best.is_real:
+        if (self.spec.preset.acting.speed_weight <= 0 or self.best is None or not self.best.is_real
+                or self.best.shape is None):
             return
         device = self.executor.bench_device()
         at_best = [r.scheme for r in store.list_schemes(self.best.shape, self.spec.ring,

@@ -208,3 +208,29 @@ def test_from_scratch_bad_input(tmp_path, capsys, argv, message):
     code, _, err = run(capsys, "improve", *argv, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):
+    """--ring ZT: flips over {-1, 0, 1} only; the result holds over every ring."""
+    out = tmp_path / "t.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "3,3,3", "--ring", "ZT", "--target-rank",
+                          "23", "--time-limit", "60", "--seed", "2", "--quiet", "--out", str(out))
+    assert code == 0, stdout
+    s = formats.read_scheme(out).scheme
+    assert s.rank == 23 and s.max_abs_coefficient() == 1
+    assert tensors.verify(s, "ZT").valid and tensors.verify(s).label == "ZT"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["kernels/schemes/alphatensor-z-3x3x3-r23.json", "--ring", "ZT"], "not valid over ZT"),
+    (["--shape", "2,2,2", "--ring", "ZT", "--method", "lift"], "--method lift is for --ring Z"),
+    (["--shape", "2,2,2", "--ring", "ZT", "--minimize", "additions"], "needs --ring Z"),
+])
+def test_ternary_bad_input(tmp_path, capsys, argv, message):
+    from alphaalgo.catalog import kernels_dir
+
+    argv = [str(kernels_dir() / a[len("kernels/"):]) if a.startswith("kernels/") else a for a in argv]
+    out = tmp_path / "t.json"
+    code, _, err = run(capsys, "improve", *argv, "--out", str(out))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

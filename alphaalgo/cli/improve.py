@@ -23,6 +23,10 @@ Over Z (--ring Z) the default walks over Z2 and keeps each new best scheme
 that Hensel-lifts to an integer scheme; --method flips walks the flip graph
 over Z itself, coefficients within [-1, 1] (or the input's largest).
 
+With --ring ZT the walk is over {-1, 0, 1} itself (flips over Z, no
+coefficient may leave that set), so the result holds over every ring with
+no lifting; the start must be ternary too.
+
 With --lift (--ring Z2, for a start valid only mod 2) the walk runs over Z2
 and only schemes that Hensel-lift to Z count; the lifted scheme, verified
 exactly over Z, is written (the Z2 scheme, and exit 1, when none lifts).
@@ -59,8 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", nargs="?", default=None,
                    help="the starting scheme (.json, .npz, .txt, .exp); without it, --shape "
                         "starts from the schoolbook scheme")
-    p.add_argument("--ring", choices=tensors.RINGS, required=True,
-                   help="the ring of the result (the start must be valid there)")
+    p.add_argument("--ring", choices=tensors.RINGS + ("ZT",), required=True,
+                   help="the ring of the result (the start must be valid there); ZT: "
+                        "coefficients in {-1, 0, 1}, valid over every ring")
     p.add_argument("--target-rank", type=int_range(0, limits.MAX_RANK, "--target-rank"),
                    default=None, metavar="R", help="stop as soon as the rank is at most R")
     p.add_argument("--time-limit", type=seconds_arg, default=60.0, metavar="S",
@@ -94,10 +99,10 @@ def _read_start(args: argparse.Namespace) -> formats.SchemeRecord:
             limits.check_rank(n * m * p, (n * m, m * p, p * n))
         except ValueError as exc:
             raise UsageError(f"--shape {n},{m},{p}: {exc}") from None
-        return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, args.ring),
+        return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, _held(args.ring)),
                                     {"source": "schoolbook"})
     try:
-        return formats.read_scheme(args.file, ring=args.ring, shape=args.shape, key=args.key)
+        return formats.read_scheme(args.file, ring=_held(args.ring), shape=args.shape, key=args.key)
     except formats.FormatError as exc:
         raise UsageError(str(exc)) from None
 
@@ -112,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
                          f"(expected one of {', '.join(formats.WRITE_EXTENSIONS)})")
     if args.lift and args.ring != "Z2":
         raise UsageError("--lift needs --ring Z2 (it lifts Z2 schemes to Z)")
+    if args.ring == "ZT" and args.method == "lift":
+        raise UsageError("--ring ZT walks over {-1, 0, 1} directly; --method lift is for --ring Z")
     if args.file is None and args.shape is None:
         raise UsageError("give a starting scheme FILE, or --shape n,m,p to search from scratch")
     if args.file is None and args.key is not None:
@@ -134,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: the scheme is not valid over {args.ring} "
                          f"({check.describe()})")
     try:
-        packing.check_searchable(start, args.ring)
+        packing.check_searchable(start, _held(args.ring))
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     if args.minimize == "additions":
@@ -144,10 +151,12 @@ def run(args: argparse.Namespace) -> int:
     lifted_ok = True
     with progress:
         try:
-            result = localsearch.search(start, ring=args.ring, target_rank=args.target_rank,
+            ternary = args.ring == "ZT"
+            result = localsearch.search(start, ring=_held(args.ring), target_rank=args.target_rank,
                                         time_limit=args.time_limit, max_flips=args.max_flips,
-                                        seed=args.seed, method=args.method, lift=args.lift,
-                                        progress=progress.update)
+                                        seed=args.seed, method="flips" if ternary else args.method,
+                                        lift=args.lift, progress=progress.update,
+                                        config=localsearch.SearchConfig(bound=1) if ternary else None)
         except localsearch.LiftError as exc:
             result, lifted_ok = None, False
             unlifted = exc.schemes[0]
@@ -165,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
-    final = tensors.verify(best)
+    final = tensors.verify(best, "ZT") if args.ring == "ZT" else tensors.verify(best)
     if not final.valid:  # the library verified it already; never write an unverified scheme
         raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
     provenance = {"source": "alphaalgo improve",
@@ -181,6 +190,11 @@ def run(args: argparse.Namespace) -> int:
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
+
+
+def _held(ring: str) -> str:
+    """The ring a scheme is held in for ``--ring``: ZT schemes are integer schemes (Z)."""
+    return "Z" if ring == "ZT" else ring
 
 
 def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: Path) -> int:

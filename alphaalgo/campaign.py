@@ -199,9 +199,9 @@ class Campaign:
         self.best: Scheme | None = None
         self.campaign_id = -1
         self.name = spec.name
-        self._localsearch_budget = 0.0       # local-search seconds left in this round
+        self._localsearch_budget = 0.0    # local-search seconds left in this round
         self._localsearch_time = 0.0      # local-search seconds spent in this process
-        self._localsearch_best_ok = True     # False once local search could not hold the best scheme
+        self._localsearch_best_ok = True  # False once local search could not hold the best scheme
         self._benching: set[str] = set()  # canonical hashes with a benchmark in flight
         self._t0 = time.monotonic()
         self._last_checkpoint = self._t0
@@ -391,15 +391,14 @@ class Campaign:
             self._offer(store, better, {"source": "localsearch", "from_rank": scheme.rank,
                                         "campaign": self.name}, rng)
 
-    def _demonstrate(self, scheme: Scheme, rng: np.random.Generator, weight: float = 1.0) -> int:
+    def _demonstrate(self, scheme: Scheme, rng: np.random.Generator, weight: float = 1.0) -> None:
         """Add ``scheme`` to the trainer's demonstrations: about ``weight · 256`` moves,
         i.e. ``max(1, ⌊weight · 256⌋ // rank)`` games replayed in random move
         orders (the demonstrations fill a fixed share of every batch, see
-        ``Trainer._batch``); returns the number of games."""
+        ``Trainer._batch``)."""
         games = max(1, int(weight * 256) // scheme.rank)
         self._call("demonstrate", *[demos.scheme_examples(self.game, self.target, demos.scheme_actions(scheme), rng)
                                     for _ in range(games)])
-        return games
 
     def _reached(self) -> bool:
         t = self.spec.target_rank

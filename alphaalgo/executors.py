@@ -2,7 +2,8 @@
 
 The campaign loop (:mod:`alphaalgo.campaign`) is one piece of code for every
 backend.  It hands an :class:`Executor` three kinds of :class:`Job` — *play* a
-round of self-play games with given parameters, *localsearch* from a scheme, *bench* a scheme's kernel on the target device — and takes back
+round of self-play games with given parameters, *localsearch* from a scheme,
+*bench* a scheme's kernel on the target device — and takes back
 :class:`Done` results as they finish.  The trainer (parameters, optimiser,
 replay) lives where the executor keeps it and is reached through ``call``.
 

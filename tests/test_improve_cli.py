@@ -234,3 +234,13 @@ def test_ternary_bad_input(tmp_path, capsys, argv, message):
     code, _, err = run(capsys, "improve", *argv, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_fewer_additions_from_scratch_names_its_start(tmp_path, capsys):
+    out = tmp_path / "a.json"
+    code, _, _ = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z", "--minimize",
+                     "additions", "--time-limit", "1", "--quiet", "--out", str(out))
+    assert code in (0, 1)
+    rec = formats.read_scheme(out)
+    assert rec.provenance["input"] == "schoolbook 2,2,2" and rec.provenance["seed"] == 0
+    assert tensors.verify(rec.scheme, "Z").valid and rec.scheme.rank <= 8

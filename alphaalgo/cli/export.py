@@ -76,8 +76,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import export
-
     if not args.name.isidentifier():
         raise UsageError(f"--name {args.name!r} is not a Python identifier")
     out = Path(args.out)
@@ -92,13 +90,23 @@ def run(args: argparse.Namespace) -> int:
             store = Store(args.store)
         except StoreError as exc:
             raise UsageError(str(exc)) from None
+    try:
+        return _export(args, out, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _export(args: argparse.Namespace, out: Path, store) -> int:
+    """Choose the schemes, build the kernels, take the measurements, write the package."""
+    from .. import export
+
     if args.scheme:
         schemes = [(f"{path}[{rec.name}]", rec.scheme)
                    for path in args.scheme for rec in read_records(path)]
     elif store is not None:
         schemes = export.store_schemes(store)
         if not schemes:
-            store.close()
             raise UsageError(f"{args.store}: holds no scheme valid over the reals to export")
     else:
         from ..catalog import CatalogError
@@ -109,11 +117,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     try:
         specs = export.build_specs(schemes, args.levels, jax=args.jax)
-    except ValueError as exc:
-        if store is not None:
-            store.close()
-        raise UsageError(str(exc)) from None
-    try:
         measurements = export.measurements_from_store(store, specs) if store is not None else []
         if args.measure:
             measurements += _measure(specs, args, store)
@@ -123,9 +126,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"{out}: cannot write the package ({exc.strerror or exc})") from None
-    finally:
-        if store is not None:
-            store.close()
     table = export.crossovers(measurements)
     print(f"wrote {path}: package {args.name}, {len(specs)} kernel(s), "
           f"{len(table)} dispatch row(s) from {len(measurements)} measurement(s)")

@@ -174,22 +174,30 @@ def run(args: argparse.Namespace) -> int:
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
-    final = tensors.verify(best, "ZT") if args.ring == "ZT" else tensors.verify(best)
-    if not final.valid:  # the library verified it already; never write an unverified scheme
-        raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
-    provenance = {"source": "alphaalgo improve",
-                  "input": str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape)),
-                  "input_name": record.name, "search_ring": args.ring, "seed": args.seed,
-                  "method": args.method, "start_rank": start.rank, "flips": flips,
-                  "seconds": seconds, "lifted": bool(args.lift and lifted_ok),
-                  "command": _command(args)}
-    try:
-        formats.write_schemes(out, [formats.SchemeRecord(out.stem, best, provenance)])
-    except formats.FormatError as exc:
-        raise UsageError(str(exc)) from None
+    _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, {
+        "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
+        "start_rank": start.rank, "flips": flips, "seconds": seconds,
+        "lifted": bool(args.lift and lifted_ok)})
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
+
+
+def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, scheme,
+           ring: str | None, provenance: dict) -> None:
+    """Verify ``scheme`` exactly (in ``ring``, default its own) and write it to ``out`` with
+    ``provenance`` plus where it came from and the command that reproduces it."""
+    final = tensors.verify(scheme, ring)
+    if not final.valid:  # the library verified it already; never write an unverified scheme
+        raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
+    start = record.scheme
+    source = str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape))
+    provenance = {**provenance, "input": source, "input_name": record.name, "seed": args.seed,
+                  "command": _command(args)}
+    try:
+        formats.write_schemes(out, [formats.SchemeRecord(out.stem, scheme, provenance)])
+    except formats.FormatError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _held(ring: str) -> str:
@@ -209,18 +217,10 @@ def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: 
     with progress:
         res = minimize_additions(start, time_limit=args.time_limit, seed=args.seed,
                                  progress=progress.update_additions)
-    final = tensors.verify(res.scheme, "Z")
-    if not final.valid:  # the library verified it already; never write an unverified scheme
-        raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
-    provenance = {"source": "alphaalgo improve --minimize additions", "input": str(args.file),
-                  "input_name": record.name, "search_ring": "Z", "seed": args.seed,
-                  "start_rank": res.start_rank, "start_additions": res.start_additions,
-                  "additions": res.additions, "steps": res.steps,
-                  "seconds": round(res.seconds, 3), "command": _command(args)}
-    try:
-        formats.write_schemes(out, [formats.SchemeRecord(out.stem, res.scheme, provenance)])
-    except formats.FormatError as exc:
-        raise UsageError(str(exc)) from None
+    _write(args, record, out, res.scheme, "Z", {
+        "source": "alphaalgo improve --minimize additions", "search_ring": "Z",
+        "start_rank": res.start_rank, "start_additions": res.start_additions,
+        "additions": res.additions, "steps": res.steps, "seconds": round(res.seconds, 3)})
     print(f"rank {res.start_rank} → {res.scheme.rank}, additions {res.start_additions} → "
           f"{res.additions} (one level, shared subexpressions, as the kernels run it) in "
           f"{res.seconds:.2f} s ({res.steps:,} steps); wrote {out}")

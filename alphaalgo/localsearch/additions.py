@@ -33,7 +33,6 @@ from typing import Callable
 import numpy as np
 
 from .. import tensors
-from ..codegen.cse import shared_additions
 from ..tensors import Scheme
 from .walk import Walker
 
@@ -89,6 +88,8 @@ class AdditionsResult:
 
 def count(scheme: Scheme) -> int:
     """Shared additions of one level of ``scheme`` (the kernels' count)."""
+    from ..codegen.cse import shared_additions  # not at import: improve's start-up skips codegen
+
     return shared_additions(scheme.u, scheme.v, scheme.w)
 
 
@@ -125,8 +126,9 @@ def minimize_additions(scheme: Scheme, *, time_limit: float | None = None,
     best_count = count(start)
     start_count = best_count
     loaded = walker.scheme()   # loading reduces (zero terms, equal factors)
-    if loaded.rank < best.rank or count(loaded) < best_count:
-        best, best_count = _checked(loaded), count(loaded)
+    loaded_count = count(loaded)
+    if loaded.rank < best.rank or loaded_count < best_count:
+        best, best_count = _checked(loaded), loaded_count
     best_snap = walker.snapshot()
     cur_snap, cur_rank = best_snap, walker.rank
     history = [(best.rank, best_count, 0, 0.0)]

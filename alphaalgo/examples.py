@@ -52,10 +52,9 @@ class Examples:
     def zeros(cls, n: int, sizes: Sequence[int], history: int, k: int) -> "Examples":
         """``n`` all-zero rows (a buffer to fill)."""
         a = int(sum(sizes))
-        return cls(residual=np.zeros((n,) + tuple(int(s) for s in sizes), np.int8),
-                   last_actions=np.zeros((n, history, a), np.int8),
-                   step=np.zeros(n, np.int32), actions=np.zeros((n, k, a), np.int8),
-                   weights=np.zeros((n, k), np.float32), value=np.zeros(n, np.float32))
+        shapes = {"residual": (n,) + tuple(int(s) for s in sizes), "last_actions": (n, history, a),
+                  "step": (n,), "actions": (n, k, a), "weights": (n, k), "value": (n,)}
+        return cls(**{f: np.zeros(shapes[f], DTYPES[f]) for f in FIELDS})
 
     def replace(self, **changes: np.ndarray) -> "Examples":
         return dataclasses.replace(self, **changes)

@@ -37,7 +37,6 @@ class Trainer:
     def __init__(self, game: GameConfig, preset: Preset):
         self.game, self.preset = game, preset
         self.agent = Agent(game, preset.network)
-        self.demo = preset.demos
         self.k = preset.search.num_samples
         self.replay = learner.ReplayBuffer(preset.replay.replay_size, game.sizes, game.history, self.k)
         self.demonstrations = learner.ReplayBuffer(DEMONSTRATIONS, game.sizes, game.history, self.k)
@@ -95,7 +94,7 @@ class Trainer:
         cfg = self.preset.replay
         size = self.preset.training.batch_size
         n_demo = min(size - 1, max(1, int(round(size * cfg.demo_fraction))))
-        fresh = demos.demo_examples(rng, self.game, self.demo, n_demo)
+        fresh = demos.demo_examples(rng, self.game, self.preset.demos, n_demo)
         n_rest = size - n_demo
         n_shown = min(n_rest, int(round(n_rest * cfg.demonstration_fraction))) if len(self.demonstrations) else 0
         parts = [self.demonstrations.sample(rng, n_shown)] if n_shown else []
@@ -103,7 +102,7 @@ class Trainer:
             if len(self.replay):
                 parts.append(self.replay.sample(rng, n_rest - n_shown))
             else:
-                synth = demos.demo_examples(rng, self.game, self.demo, n_rest - n_shown).padded(self.k)
+                synth = demos.demo_examples(rng, self.game, self.preset.demos, n_rest - n_shown).padded(self.k)
                 # Synthetic rows go under a permutation either way (once, below if augment_replay).
                 parts.append(synth if cfg.augment_replay else demos.augment_examples(rng, self.game, synth))
         rest = Examples.concat(parts, self.k)

@@ -10,5 +10,5 @@ from .additions import AdditionsConfig, AdditionsResult, minimize_additions
 from .lifting import LiftResult, lift, lift_any
 from .walk import LiftError, SearchConfig, SearchResult, Walker, search
 
-__all__ = ["AdditionsConfig", "AdditionsResult", "LiftError", "LiftResult", "SearchConfig", "SearchResult", "Walker",
-           "lift", "lift_any", "search"]
+__all__ = ["AdditionsConfig", "AdditionsResult", "LiftError", "LiftResult", "SearchConfig",
+           "SearchResult", "Walker", "lift", "lift_any", "minimize_additions", "search"]

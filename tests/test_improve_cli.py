@@ -202,8 +202,14 @@ def test_from_scratch_with_shape_reads_no_catalogue(tmp_path, capsys, monkeypatc
     (["--ring", "Z2"], "give a starting scheme FILE, or --shape"),
     (["--shape", "2,2,2", "--ring", "Z2", "--key", "x"], "--key picks a scheme of FILE"),
     (["--shape", "64,64,64", "--ring", "Z"], "exceeds the limit"),
+    (["kernels/schemes/alphatensor-z-3x3x3-r23.json", "--ring", "ZT"], "not valid over ZT"),
+    (["--shape", "2,2,2", "--ring", "ZT", "--method", "lift"], "--method lift is for --ring Z"),
+    (["--shape", "2,2,2", "--ring", "ZT", "--minimize", "additions"], "needs --ring Z"),
 ])
-def test_from_scratch_bad_input(tmp_path, capsys, argv, message):
+def test_from_scratch_and_ternary_bad_input(tmp_path, capsys, argv, message):
+    from alphaalgo.catalog import kernels_dir
+
+    argv = [str(kernels_dir() / a[len("kernels/"):]) if a.startswith("kernels/") else a for a in argv]
     out = tmp_path / "s.json"
     code, _, err = run(capsys, "improve", *argv, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -221,19 +227,6 @@ def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):
     assert tensors.verify(s, "ZT").valid and tensors.verify(s).label == "ZT"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["kernels/schemes/alphatensor-z-3x3x3-r23.json", "--ring", "ZT"], "not valid over ZT"),
-    (["--shape", "2,2,2", "--ring", "ZT", "--method", "lift"], "--method lift is for --ring Z"),
-    (["--shape", "2,2,2", "--ring", "ZT", "--minimize", "additions"], "needs --ring Z"),
-])
-def test_ternary_bad_input(tmp_path, capsys, argv, message):
-    from alphaalgo.catalog import kernels_dir
-
-    argv = [str(kernels_dir() / a[len("kernels/"):]) if a.startswith("kernels/") else a for a in argv]
-    out = tmp_path / "t.json"
-    code, _, err = run(capsys, "improve", *argv, "--out", str(out))
-    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
-    assert not out.exists()
 
 
 def test_fewer_additions_from_scratch_names_its_start(tmp_path, capsys):

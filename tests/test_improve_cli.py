@@ -227,8 +227,6 @@ def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):
     assert tensors.verify(s, "ZT").valid and tensors.verify(s).label == "ZT"
 
 
-
-
 def test_fewer_additions_from_scratch_names_its_start(tmp_path, capsys):
     out = tmp_path / "a.json"
     code, _, _ = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z", "--minimize",

@@ -31,6 +31,13 @@ With --lift (--ring Z2, for a start valid only mod 2) the walk runs over Z2
 and only schemes that Hensel-lift to Z count; the lifted scheme, verified
 exactly over Z, is written (the Z2 scheme, and exit 1, when none lifts).
 
+With --symmetric (square shapes, --ring Z2 or Z) the walk keeps the scheme
+invariant under the cyclic shift of the tensor's three positions (Moosbauer &
+Poole's symmetric flip graphs): fixed terms are cubes of sums of diagonal
+entries, one per block of --blocks, and the other terms come in orbits of
+three that are flipped together.  From scratch it starts from the schoolbook
+terms grouped that way; over Z the Z2 walk's new bests are Hensel-lifted.
+
 With --minimize additions (--ring Z) the rank is kept and the walk looks for
 fewer additions instead: same-rank flips and random basis changes, each
 scheme scored by the additions a kernel of it executes (one level, common
@@ -52,6 +59,8 @@ examples:
   alphaalgo improve naive333.json --ring Z2 --target-rank 23 --lift --out s23.json
   alphaalgo improve s49.txt --shape 4,4,4 --ring Z2 --target-rank 47 \\
       --time-limit 1800 --seed 7 --out s.json
+  alphaalgo improve --shape 5,5,5 --ring Z2 --symmetric --target-rank 93 \
+      --time-limit 3600 --out s93.json
   alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \
       --minimize additions --time-limit 60 --out s23-fewer-adds.json
 """
@@ -86,6 +95,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shape", type=shape_arg, default=None,
                    help="n,m,p: without FILE, search from scratch for this shape; with FILE, "
                         "the shape of text files or npz keys that do not name it")
+    p.add_argument("--symmetric", action="store_true",
+                   help="walk cyclic-invariant schemes of a square shape by orbit flips "
+                        "(--ring Z2, or Z by lifting)")
+    p.add_argument("--blocks", default=None, metavar="B",
+                   help="with --symmetric from scratch: the blocks of diagonal indices whose "
+                        "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i)")
     p.add_argument("--key", default=None, help="which scheme of a file that holds several")
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the result")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -99,6 +114,16 @@ def _read_start(args: argparse.Namespace) -> formats.SchemeRecord:
             limits.check_rank(n * m * p, (n * m, m * p, p * n))
         except ValueError as exc:
             raise UsageError(f"--shape {n},{m},{p}: {exc}") from None
+        if args.symmetric:
+            from ..localsearch import symmetric
+
+            try:
+                blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
+            except ValueError as exc:
+                raise UsageError(f"--blocks: {exc}") from None
+            return formats.SchemeRecord(f"symmetric start {n}x{n}x{n}",
+                                        symmetric.start(n, blocks),
+                                        {"source": "schoolbook, cyclic-invariant"})
         return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, _held(args.ring)),
                                     {"source": "schoolbook"})
     try:
@@ -123,6 +148,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give a starting scheme FILE, or --shape n,m,p to search from scratch")
     if args.file is None and args.key is not None:
         raise UsageError("--key picks a scheme of FILE; there is no FILE")
+    if args.symmetric:
+        if args.ring not in ("Z2", "Z") or args.lift or args.method == "flips":
+            raise UsageError("--symmetric walks over Z2: use --ring Z2, or --ring Z "
+                             "(lifted), without --lift or --method flips")
+        if args.minimize != "rank":
+            raise UsageError("--symmetric searches for lower rank; not with --minimize additions")
+        if args.shape is not None and len(set(args.shape)) != 1:
+            raise UsageError(f"--symmetric needs a square shape n,n,n, got "
+                             f"{','.join(map(str, args.shape))}")
+    if args.blocks is not None and not (args.symmetric and args.file is None):
+        raise UsageError("--blocks chooses the fixed terms of --symmetric from scratch "
+                         "(with --shape and no FILE)")
     if args.minimize == "additions":
         if args.ring != "Z":
             raise UsageError("--minimize additions needs --ring Z (kernels run integer "
@@ -136,12 +173,18 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([args.file] if args.file else [], [out])
     record = _read_start(args)
     start = record.scheme
-    check = tensors.verify(start, args.ring)
+    # the symmetric start from scratch holds mod 2 only: its walk lifts to Z
+    lift = args.lift or (args.symmetric and args.file is None and args.ring == "Z")
+    check = tensors.verify(start, "Z2" if lift else args.ring)
     if not check.valid:
         raise UsageError(f"{args.file}: the scheme is not valid over {args.ring} "
                          f"({check.describe()})")
     try:
         packing.check_searchable(start, _held(args.ring))
+        if args.symmetric:
+            from ..localsearch import symmetric
+
+            symmetric.split(start)
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     if args.minimize == "additions":
@@ -152,11 +195,13 @@ def run(args: argparse.Namespace) -> int:
     with progress:
         try:
             ternary = args.ring == "ZT"
-            result = localsearch.search(start, ring=_held(args.ring), target_rank=args.target_rank,
+            config = (localsearch.SearchConfig(bound=1) if ternary else
+                      localsearch.SearchConfig(symmetric=True) if args.symmetric else None)
+            result = localsearch.search(start, ring="Z2" if lift else _held(args.ring),
+                                        target_rank=args.target_rank,
                                         time_limit=args.time_limit, max_flips=args.max_flips,
                                         seed=args.seed, method="flips" if ternary else args.method,
-                                        lift=args.lift, progress=progress.update,
-                                        config=localsearch.SearchConfig(bound=1) if ternary else None)
+                                        lift=lift, progress=progress.update, config=config)
         except localsearch.LiftError as exc:
             result, lifted_ok = None, False
             unlifted = exc.schemes[0]
@@ -169,15 +214,17 @@ def run(args: argparse.Namespace) -> int:
         best = result.scheme
         flips, seconds = result.flips, round(result.seconds, 3)
         rate = result.flips / result.seconds if result.seconds > 0 else 0.0
-        over = "Z2, lifted to Z" if args.lift else (
+        over = "Z2, lifted to Z" if lift else (
             "Z2, lifted to Z" if args.ring == "Z" and args.method != "flips" else args.ring)
+        if args.symmetric:
+            over = "cyclic-invariant schemes over " + over
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
     _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, {
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
         "start_rank": start.rank, "flips": flips, "seconds": seconds,
-        "lifted": bool(args.lift and lifted_ok)})
+        "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok)})
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
@@ -192,6 +239,8 @@ def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, sc
         raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
     start = record.scheme
     source = str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape))
+    if args.symmetric and not args.file:
+        source += " (cyclic-invariant)"
     provenance = {**provenance, "input": source, "input_name": record.name, "seed": args.seed,
                   "command": _command(args)}
     try:
@@ -235,7 +284,7 @@ def _command(args: argparse.Namespace) -> str:
              "--time-limit", f"{args.time_limit:g}"]
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),
-                        ("--key", args.key)):
+                        ("--key", args.key), ("--blocks", args.blocks)):
         if value is not None:
             parts += [flag, str(value)]
     if args.method != "auto":
@@ -244,6 +293,8 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--minimize", args.minimize]
     if args.lift:
         parts.append("--lift")
+    if args.symmetric:
+        parts.append("--symmetric")
     return " ".join(parts + ["--out", str(args.out)])
 
 

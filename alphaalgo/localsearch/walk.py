@@ -38,6 +38,9 @@ class SearchConfig:
       dependent: over Z2, also reduce when factors of terms sharing a factor
         become linearly dependent (three or more terms), not only equal; about
         4× fewer flips per second.
+      symmetric: walk only cyclic-invariant schemes of ⟨n,n,n⟩ by orbit flips
+        (:mod:`.symmetric`; over Z2, lifted for Z); the start must be
+        cyclic-invariant.
     """
 
     plateau: int = 20_000
@@ -47,6 +50,7 @@ class SearchConfig:
     chunk: int = 250_000
     bound: int = 1
     dependent: bool = False
+    symmetric: bool = False
 
     def __post_init__(self) -> None:
         for name in ("plateau", "restart_after", "pool_size", "chunk", "bound"):
@@ -110,11 +114,16 @@ class Walker:
                                   self.npairs)
         self.state[:] = (rank, 0)
 
+    def unpack(self, snap: tuple[np.ndarray, int]) -> Scheme:
+        """The scheme of a :meth:`snapshot` (not verified here)."""
+        X, rank = snap
+        if self.ring == "Z2":
+            return packing.unpack_z2(X, rank, self.like)
+        return packing.unpack_z(X, self.sizes, rank, self.like)
+
     def scheme(self) -> Scheme:
         """The current scheme (not verified here)."""
-        if self.ring == "Z2":
-            return packing.unpack_z2(self.X, self.rank, self.like)
-        return packing.unpack_z(self.X, self.sizes, self.rank, self.like)
+        return self.unpack((self.X, self.rank))
 
     # ----------------------------------------------------------- moves
     def run(self, max_flips: int, *, plateau: int, max_rank: int, stop_below: int = 0,
@@ -233,7 +242,15 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     t0 = time.monotonic()
     deadline = None if time_limit is None else t0 + float(time_limit)
     cap = walk_start.rank + cfg.plus_slack + 2
-    walker = Walker(walk_start, walk_ring, cap, seed, cfg.bound, cfg.dependent)
+    if cfg.symmetric:
+        from .symmetric import SymmetricWalker
+
+        if walk_ring != "Z2":
+            raise ValueError("symmetric walks are over Z2: use ring Z2, or Z with lifting")
+        make = SymmetricWalker
+    else:
+        make = Walker
+    walker = make(walk_start, walk_ring, cap, seed, cfg.bound, cfg.dependent)
     picker = np.random.default_rng(seed)
     walk_best = walk_start.rank
     pool: list[tuple[np.ndarray, int]] = [walker.snapshot()]
@@ -291,9 +308,9 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
     if best is None:
         raise LiftError("no scheme found lifts to Z", _distinct(
-            [_unpack(walker, snap) for snap in pool], walk_ring))
+            [walker.unpack(snap) for snap in pool], walk_ring))
     if accept is None:
-        pool_best = _distinct([best] + [_unpack(walker, snap) for snap in pool], ring)
+        pool_best = _distinct([best] + [walker.unpack(snap) for snap in pool], ring)
     else:
         pool_best = [best]
     return SearchResult(scheme=best, pool=tuple(pool_best), start_rank=scheme.rank,
@@ -337,13 +354,6 @@ def _add_to_pool(pool: list, snap: tuple[np.ndarray, int], size: int,
         pool.append(snap)
     else:
         pool[int(picker.integers(len(pool)))] = snap
-
-
-def _unpack(walker: Walker, snap: tuple[np.ndarray, int]) -> Scheme:
-    X, rank = snap
-    if walker.ring == "Z2":
-        return packing.unpack_z2(X, rank, walker.like)
-    return packing.unpack_z(X, walker.sizes, rank, walker.like)
 
 
 def _distinct(schemes: list[Scheme], ring: str) -> list[Scheme]:

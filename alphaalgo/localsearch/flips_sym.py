@@ -1,0 +1,244 @@
+"""The flip graph of cyclic-invariant schemes over Z2: the Numba kernels.
+
+For a square shape ⟨n,n,n⟩ the matmul tensor ``Σ a_ij ⊗ b_jk ⊗ c_ki`` is
+unchanged by the cyclic shift of its three positions, so schemes can be
+sought among those the shift maps to themselves (Moosbauer & Poole, "Flip
+graphs with symmetry and new matrix multiplication schemes", 2025).  Such a
+scheme is a set of fixed terms ``x⊗x⊗x`` plus orbits: a representative
+``(x, y, z)`` stands for the three terms ``(x,y,z)``, ``(y,z,x)``, ``(z,x,y)``.
+
+Only the orbits are walked.  ``X: uint64 (3, cap)`` holds the representatives
+bit-packed as in :mod:`.flips_z2`; orbits ``0..orbits-1`` are live.  A *slot*
+``(a, r)`` is factor ``a`` of representative ``r``.  The expanded term of
+orbit ``r`` rotated by ``a`` is ``(X[a,r], X[a+1,r], X[a+2,r])`` (indices
+mod 3), so two orbits ``r1 ≠ r2`` have terms sharing a factor exactly when two
+of their slots are equal, ``X[a,r1] == X[b,r2]``.
+
+Moves, each applied to the three rotations at once so the scheme stays
+invariant (and each keeps the expanded sum unchanged mod 2):
+
+* orbit flip — slots ``(a,r1)``, ``(b,r2)`` equal, ``r1 ≠ r2``:
+  ``X[a+1,r1] ^= X[b+1,r2]`` and ``X[b+2,r2] ^= X[a+2,r1]`` (the flip of the
+  two expanded terms sharing that factor);
+* reduction — an orbit with a zero factor is dropped; two orbits with terms
+  equal in two positions are merged (rank −3);
+* plus — two orbits with terms differing in every position:
+  ``(x,y,z) + (x',y',z') → (x+x',y,z) + (x',y+y',z) + (x',y',z+z')``, a new
+  orbit (rank +3).
+
+``pairs: int32 (maxp, 4)`` lists the equal slots of different orbits as
+``(r1, a, r2, b)`` and ``npairs: int64 (1,)`` their number; updated after a
+flip, rebuilt after a change of the number of orbits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET
+from .rng import next_u64, randint
+
+
+def max_pairs(cap: int) -> int:
+    """Room for the pair list of ``cap`` orbits (three slots each)."""
+    slots = 3 * cap
+    return max(1, slots * (slots - 1) // 2)
+
+
+@njit(cache=True)
+def rebuild_pairs(X, orbits, pairs, npairs):
+    """List every pair of equal slots of different orbits, from scratch."""
+    n = 0
+    for r1 in range(orbits):
+        for a in range(3):
+            x = X[a, r1]
+            for r2 in range(r1 + 1, orbits):
+                for b in range(3):
+                    if X[b, r2] == x:
+                        pairs[n, 0] = r1
+                        pairs[n, 1] = a
+                        pairs[n, 2] = r2
+                        pairs[n, 3] = b
+                        n += 1
+    npairs[0] = n
+
+
+@njit(cache=True)
+def _drop_pairs_of(pairs, npairs, r, a):
+    n = npairs[0]
+    k = 0
+    while k < n:
+        if (pairs[k, 0] == r and pairs[k, 1] == a) or (pairs[k, 2] == r and pairs[k, 3] == a):
+            n -= 1
+            for c in range(4):
+                pairs[k, c] = pairs[n, c]
+        else:
+            k += 1
+    npairs[0] = n
+
+
+@njit(cache=True)
+def _add_pairs_of(X, orbits, pairs, npairs, r, a):
+    """Append the pairs of slot (a, r); return True when one of them makes a
+    reduction (the two terms also agree in a neighbouring position)."""
+    x = X[a, r]
+    n = npairs[0]
+    twin = False
+    for r2 in range(orbits):
+        if r2 == r:
+            continue
+        for b in range(3):
+            if X[b, r2] == x:
+                pairs[n, 0] = r2
+                pairs[n, 1] = b
+                pairs[n, 2] = r
+                pairs[n, 3] = a
+                n += 1
+                if (X[(a + 1) % 3, r] == X[(b + 1) % 3, r2]
+                        or X[(a + 2) % 3, r] == X[(b + 2) % 3, r2]):
+                    twin = True
+    npairs[0] = n
+    return twin
+
+
+@njit(cache=True)
+def _delete(X, orbits, r):
+    """Remove orbit r (the last live orbit takes its place); return the new count."""
+    last = orbits - 1
+    for a in range(3):
+        X[a, r] = X[a, last]
+        X[a, last] = 0
+    return last
+
+
+@njit(cache=True)
+def reduce_all(X, orbits):
+    """Drop orbits with a zero factor and merge orbits with terms equal in
+    two positions until none are left; return the new number of orbits."""
+    changed = True
+    while changed:
+        changed = False
+        r = 0
+        while r < orbits:
+            if X[0, r] == 0 or X[1, r] == 0 or X[2, r] == 0:
+                orbits = _delete(X, orbits, r)
+                changed = True
+            else:
+                r += 1
+        for r1 in range(orbits):
+            for r2 in range(r1 + 1, orbits):
+                for a in range(3):
+                    for b in range(3):
+                        if (X[a, r1] == X[b, r2]
+                                and X[(a + 1) % 3, r1] == X[(b + 1) % 3, r2]):
+                            X[(a + 2) % 3, r1] ^= X[(b + 2) % 3, r2]
+                            orbits = _delete(X, orbits, r2)
+                            changed = True
+                            break
+                    if changed:
+                        break
+                if changed:
+                    break
+            if changed:
+                break
+    return orbits
+
+
+@njit(cache=True)
+def plus_transition(X, orbits, cap, rng, tries=64):
+    """One plus transition on the terms of two random orbits; return the new
+    number of orbits (unchanged when no suitable pair was found or there is
+    no room)."""
+    if orbits < 2 or orbits >= cap:
+        return orbits
+    for _ in range(tries):
+        r1 = randint(rng, orbits)
+        r2 = randint(rng, orbits - 1)
+        if r2 >= r1:
+            r2 += 1
+        a = randint(rng, 3)
+        b = randint(rng, 3)
+        x, y, z = X[a, r1], X[(a + 1) % 3, r1], X[(a + 2) % 3, r1]
+        x2, y2, z2 = X[b, r2], X[(b + 1) % 3, r2], X[(b + 2) % 3, r2]
+        if x == x2 or y == y2 or z == z2:
+            continue
+        X[a, r1] = x ^ x2
+        X[0, orbits] = x2
+        X[1, orbits] = y ^ y2
+        X[2, orbits] = z
+        X[(b + 2) % 3, r2] = z2 ^ z
+        return orbits + 1
+    return orbits
+
+
+@njit(cache=True)
+def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_orbits, stop_below, target):
+    """Random orbit flips until something happens (as :func:`.flips_z2.walk`,
+    counted in orbits).
+
+    Args:
+      X: ``uint64 (3, cap)`` representatives, changed in place.
+      state: ``int64 (2,)``: ``[orbits, flips since the last reduction]``.
+      pairs, npairs: the pair list (consistent with ``X`` on entry).
+      rng: ``uint64 (1,)`` generator state.
+      max_flips: flips to make at most in this call.
+      plateau: flips without a reduction before a plus transition.
+      max_orbits: plus transitions never raise the orbits above this.
+      stop_below: return as soon as the orbits are below this.
+      target: return as soon as the orbits are at most this.
+    Returns:
+      ``(flips made, code)``, the codes of :mod:`.flips_z2`.
+    """
+    cap = X.shape[1]
+    orbits = state[0]
+    since = state[1]
+    flips = 0
+    code = DONE
+    while flips < max_flips:
+        if orbits <= target:
+            code = TARGET
+            break
+        if orbits < stop_below:
+            code = IMPROVED
+            break
+        total = npairs[0]
+        if total == 0 or since >= plateau:
+            new = orbits
+            if orbits < max_orbits:
+                new = plus_transition(X, orbits, min(cap, max_orbits), rng)
+            if new != orbits:
+                orbits = reduce_all(X, new)
+                rebuild_pairs(X, orbits, pairs, npairs)
+                since = 0
+                continue
+            if total == 0:
+                code = STUCK
+                break
+            since = 0
+        k = randint(rng, total)
+        r1, a, r2, b = pairs[k, 0], pairs[k, 1], pairs[k, 2], pairs[k, 3]
+        if next_u64(rng) & np.uint64(1):
+            r1, a, r2, b = r2, b, r1, a
+        c1 = (a + 1) % 3
+        c2 = (b + 2) % 3
+        X[c1, r1] ^= X[(b + 1) % 3, r2]
+        X[c2, r2] ^= X[(a + 2) % 3, r1]
+        flips += 1
+        since += 1
+        if X[c1, r1] == 0 or X[c2, r2] == 0:
+            orbits = reduce_all(X, orbits)
+            rebuild_pairs(X, orbits, pairs, npairs)
+            since = 0
+            continue
+        _drop_pairs_of(pairs, npairs, r1, c1)
+        twin1 = _add_pairs_of(X, orbits, pairs, npairs, r1, c1)
+        _drop_pairs_of(pairs, npairs, r2, c2)
+        twin2 = _add_pairs_of(X, orbits, pairs, npairs, r2, c2)
+        if twin1 or twin2:
+            orbits = reduce_all(X, orbits)
+            rebuild_pairs(X, orbits, pairs, npairs)
+            since = 0
+    state[0] = orbits
+    state[1] = since
+    return flips, code

@@ -1,0 +1,216 @@
+"""Cyclic-invariant schemes of ⟨n,n,n⟩ and their walker (symmetric flip graphs).
+
+A scheme of ⟨n,n,n⟩ is *cyclic-invariant* when the shift of positions
+``(u, v, w) → (v, w, u)`` maps its set of terms to itself (our tensor indexes
+``a_ij ⊗ b_jk ⊗ c_ki``, so the shift needs no transposes).  Its terms are then
+fixed terms ``x⊗x⊗x`` and orbits of three.  Following Moosbauer & Poole (2025)
+the fixed terms are cubes of sums of diagonal entries, one per block of a
+partition of ``0..n-1`` (for ⟨5,5,5⟩ they used the blocks {1,5}, {2,4}, {3});
+they are kept as they are and only the orbits are walked
+(:mod:`.flips_sym`).  Walks are over Z2; the search lifts to Z by Hensel
+lifting like the plain Z2 walk.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import numpy as np
+
+from .. import tensors
+from ..tensors import Scheme
+from . import flips_sym, packing
+from .rng import make_rng
+
+Blocks = tuple[tuple[int, ...], ...]
+
+
+def default_blocks(n: int) -> Blocks:
+    """Diagonal indices paired from the ends, ``{0, n-1}, {1, n-2}, …`` (the
+    middle one alone for odd n): Moosbauer & Poole's choice for ⟨5,5,5⟩."""
+    out = [(i, n - 1 - i) for i in range(n // 2)]
+    if n % 2:
+        out.append((n // 2,))
+    return tuple(out)
+
+
+def parse_blocks(text: str, n: int) -> Blocks:
+    """Blocks from ``"0,4;1,3;2"``; ``ValueError`` unless they partition ``0..n-1``."""
+    try:
+        blocks = tuple(tuple(int(x) for x in part.split(",")) for part in text.split(";"))
+    except ValueError:
+        raise ValueError(f"blocks must look like '0,4;1,3;2', got {text!r}") from None
+    check_blocks(blocks, n)
+    return blocks
+
+
+def check_blocks(blocks: Sequence[Sequence[int]], n: int) -> None:
+    """``ValueError`` unless ``blocks`` partition ``0..n-1``."""
+    flat = sorted(i for b in blocks for i in b)
+    if flat != list(range(n)) or any(len(b) == 0 for b in blocks):
+        raise ValueError(f"the blocks {list(map(list, blocks))} do not partition the diagonal "
+                         f"indices 0..{n - 1}")
+
+
+def _unit(n: int, i: int, j: int) -> int:
+    """The bit of entry (i, j) of an n×n factor."""
+    return 1 << (i * n + j)
+
+
+def _diagonal(n: int, block: Sequence[int]) -> int:
+    return sum(_unit(n, i, i) for i in block)
+
+
+def start(n: int, blocks: Blocks | None = None) -> Scheme:
+    """A cyclic-invariant scheme of ⟨n,n,n⟩ over Z2 to walk from: the cubes of
+    the blocks' diagonal sums, plus the schoolbook terms off the diagonal
+    and the cubes' own cross terms, grouped in orbits.  Rank
+    ``n³ - n + len(blocks) + Σ |B|(|B|²-1)`` (over Z2 the cross terms of a
+    cube are added back, since the fixed cubes must be cancelled)."""
+    blocks = default_blocks(n) if blocks is None else tuple(map(tuple, blocks))
+    check_blocks(blocks, n)
+    fixed = [_diagonal(n, b) for b in blocks]
+    reps: list[tuple[int, int, int]] = []
+    for i, j, k in itertools.product(range(n), repeat=3):
+        if i == j == k or (i, j, k) != min((i, j, k), (j, k, i), (k, i, j)):
+            continue
+        reps.append((_unit(n, i, j), _unit(n, j, k), _unit(n, k, i)))
+    for b in blocks:
+        for i, j, k in itertools.product(b, repeat=3):
+            if i == j == k or (i, j, k) != min((i, j, k), (j, k, i), (k, i, j)):
+                continue
+            reps.append((_unit(n, i, i), _unit(n, j, j), _unit(n, k, k)))
+    return expand(n, fixed, np.array(reps, dtype=np.uint64).T.reshape(3, -1), len(reps))
+
+
+def expand(n: int, fixed: Sequence[int], X: np.ndarray, orbits: int) -> Scheme:
+    """The Z2 scheme of fixed factors ``fixed`` (bit masks) and the first
+    ``orbits`` representatives of ``X: uint64 (3, cap)``: the fixed terms
+    first, then each orbit's three rotations."""
+    cols = [(f, f, f) for f in fixed]
+    for r in range(orbits):
+        x, y, z = (int(X[a, r]) for a in range(3))
+        cols += [(x, y, z), (y, z, x), (z, x, y)]
+    size = n * n
+    mats = np.zeros((3, size, len(cols)), dtype=np.int64)
+    for c, term in enumerate(cols):
+        for p in range(3):
+            bits = term[p]
+            for e in range(size):
+                mats[p, e, c] = (bits >> e) & 1
+    return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=(n, n, n))
+
+
+def split(scheme: Scheme) -> tuple[list[int], np.ndarray]:
+    """``(fixed factors, representatives uint64 (3, orbits))`` of a
+    cyclic-invariant scheme (read mod 2); ``ValueError`` when it is not one."""
+    n = _square(scheme)
+    X = packing.pack_z2(scheme, scheme.rank)
+    terms = [tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank)]
+    terms = [t for t in terms if all(t)]
+    fixed = [t[0] for t in terms if t[0] == t[1] == t[2]]
+    rest: dict[tuple[int, int, int], int] = {}
+    for t in terms:
+        if not t[0] == t[1] == t[2]:
+            rest[t] = rest.get(t, 0) + 1
+    reps = []
+    while rest:
+        t = next(iter(rest))
+        for rot in (t, (t[1], t[2], t[0]), (t[2], t[0], t[1])):
+            if rest.get(rot, 0) == 0:
+                raise ValueError("the scheme is not invariant under the cyclic shift "
+                                 "(u, v, w) → (v, w, u)")
+            rest[rot] -= 1
+            if rest[rot] == 0:
+                del rest[rot]
+        reps.append(t)
+    X = np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
+    return fixed, X.reshape(3, len(reps))
+
+
+def is_cyclic_invariant(scheme: Scheme) -> bool:
+    """True when the shift ``(u, v, w) → (v, w, u)`` maps the scheme's terms
+    (as a multiset, read mod 2 for Z2 schemes) to themselves."""
+    try:
+        _square(scheme)
+    except ValueError:
+        return False
+    cols = [tuple(map(tuple, (c[0], c[1], c[2]))) for c in tensors.iter_columns(scheme)]
+    rotated = [(c[1], c[2], c[0]) for c in cols]
+    return sorted(cols) == sorted(rotated)
+
+
+def _square(scheme: Scheme) -> int:
+    if scheme.shape is None or len(set(scheme.shape)) != 1:
+        raise ValueError(f"symmetric walks need a square shape ⟨n,n,n⟩, got {scheme.shape}")
+    if scheme.denominators != (1, 1, 1):
+        raise ValueError("symmetric walks need integer coefficients")
+    return int(scheme.shape[0])
+
+
+class SymmetricWalker:
+    """A cyclic-invariant scheme on the symmetric flip graph over Z2.
+
+    The same interface as :class:`.walk.Walker`; ranks are counted in terms
+    (fixed + 3 · orbits), and a plus transition adds a whole orbit.
+    """
+
+    def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int, bound: int = 1,
+                 dependent: bool = False) -> None:
+        if ring != "Z2":
+            raise ValueError("symmetric walks are over Z2 (use lifting for Z)")
+        packing.check_searchable(scheme, "Z2")
+        self.ring = ring
+        self.like = scheme
+        self.n = _square(scheme)
+        self.fixed, reps = split(scheme)
+        self.cap = max(int(cap) // 3 + 2, reps.shape[1] + 2)
+        self.rng = make_rng(seed)
+        self.state = np.zeros(2, dtype=np.int64)
+        self.pairs = np.zeros((flips_sym.max_pairs(self.cap), 4), dtype=np.int32)
+        self.npairs = np.zeros(1, dtype=np.int64)
+        self.X = np.zeros((3, self.cap), dtype=np.uint64)
+        self.X[:, :reps.shape[1]] = reps
+        orbits = flips_sym.reduce_all(self.X, reps.shape[1])
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs)
+        self.state[:] = (orbits, 0)
+
+    def _terms(self, orbits: int) -> int:
+        return len(self.fixed) + 3 * orbits
+
+    def _orbits_below(self, rank: int) -> int:
+        """Orbits o with terms(o) < rank iff o < this."""
+        return -(-(rank - len(self.fixed)) // 3)
+
+    @property
+    def rank(self) -> int:
+        return self._terms(int(self.state[0]))
+
+    def snapshot(self) -> tuple[np.ndarray, int]:
+        return self.X.copy(), self.rank
+
+    def restore(self, snap: tuple[np.ndarray, int]) -> None:
+        X, rank = snap
+        self.X[...] = X
+        orbits = (rank - len(self.fixed)) // 3
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs)
+        self.state[:] = (orbits, 0)
+
+    def unpack(self, snap: tuple[np.ndarray, int]) -> Scheme:
+        X, rank = snap
+        return expand(self.n, self.fixed, X, (rank - len(self.fixed)) // 3)
+
+    def scheme(self) -> Scheme:
+        return self.unpack(self.snapshot())
+
+    def run(self, max_flips: int, *, plateau: int, max_rank: int, stop_below: int = 0,
+            target: int = 0) -> tuple[int, int]:
+        """As :meth:`.walk.Walker.run`; ``max_rank`` is rounded up to whole
+        orbits, so any slack above the best allows one more orbit."""
+        t = -1 if target < 0 else (target - len(self.fixed)) // 3
+        flips, code = flips_sym.walk(self.X, self.state, self.pairs, self.npairs, self.rng,
+                                     int(max_flips), int(plateau),
+                                     self._orbits_below(max_rank),
+                                     self._orbits_below(stop_below), int(t))
+        return int(flips), int(code)

@@ -50,13 +50,37 @@ def test_orbit_flips_reductions_and_plus_keep_schemes_valid_and_symmetric(n, see
 
 
 @pytest.mark.parametrize("n, target", [(2, 7), (3, 23), (4, 49)])
-def test_symmetric_search_reaches_known_ranks(n, target):
+@pytest.mark.parametrize("settings", ["plain", "default"])
+def test_symmetric_search_reaches_known_ranks(n, target, settings):
     blocks = ((0, 1, 2, 3),) if n == 4 else None  # 49 = 1 fixed + 3 · 16
-    r = search(symmetric.start(n, blocks), ring="Z2", target_rank=target, max_flips=10**8,
-               seed=3, config=SearchConfig(symmetric=True))
+    start = symmetric.start(n, blocks)
+    config = (SearchConfig(symmetric=True) if settings == "plain"
+              else symmetric.search_config(start.rank))
+    r = search(start, ring="Z2", target_rank=target, max_flips=10**8, seed=3, config=config)
     assert r.reached_target and r.scheme.rank == target
     assert tensors.verify(r.scheme, "Z2").valid and symmetric.is_cyclic_invariant(r.scheme)
     assert all(symmetric.is_cyclic_invariant(s) for s in r.pool)
+
+
+def test_search_settings_are_checked():
+    with pytest.raises(ValueError, match="restart must be"):
+        SearchConfig(restart="pool2")
+    with pytest.raises(ValueError, match="sampling must be"):
+        SearchConfig(sampling="slots")
+
+
+def test_partner_counts_stay_consistent():
+    """The kernel's per-slot partner counts (used to draw flips by factor value)
+    match a recount after many moves."""
+    from alphaalgo.localsearch import flips_sym
+
+    start = symmetric.start(4)
+    w = symmetric.SymmetricWalker(start, "Z2", start.rank + 12, seed=9, sampling=1)
+    for _ in range(20):
+        w.run(3_000, plateau=200, max_rank=start.rank + 6)
+        deg = w.deg.copy()
+        flips_sym.rebuild_pairs(w.X, int(w.state[0]), w.pairs, w.npairs, w.deg)
+        assert np.array_equal(deg, w.deg)
 
 
 def test_same_seed_same_symmetric_walk():

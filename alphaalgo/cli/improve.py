@@ -195,8 +195,12 @@ def run(args: argparse.Namespace) -> int:
     with progress:
         try:
             ternary = args.ring == "ZT"
-            config = (localsearch.SearchConfig(bound=1) if ternary else
-                      localsearch.SearchConfig(symmetric=True) if args.symmetric else None)
+            if args.symmetric:
+                from ..localsearch import symmetric
+
+                config = symmetric.search_config(start.rank)
+            else:
+                config = localsearch.SearchConfig(bound=1) if ternary else None
             result = localsearch.search(start, ring="Z2" if lift else _held(args.ring),
                                         target_rank=args.target_rank,
                                         time_limit=args.time_limit, max_flips=args.max_flips,

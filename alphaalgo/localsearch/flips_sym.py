@@ -47,9 +47,11 @@ def max_pairs(cap: int) -> int:
 
 
 @njit(cache=True)
-def rebuild_pairs(X, orbits, pairs, npairs):
-    """List every pair of equal slots of different orbits, from scratch."""
+def rebuild_pairs(X, orbits, pairs, npairs, deg):
+    """List every pair of equal slots of different orbits, from scratch;
+    ``deg: int64 (3, cap)`` gets each slot's number of partners."""
     n = 0
+    deg[:, :] = 0
     for r1 in range(orbits):
         for a in range(3):
             x = X[a, r1]
@@ -60,15 +62,22 @@ def rebuild_pairs(X, orbits, pairs, npairs):
                         pairs[n, 1] = a
                         pairs[n, 2] = r2
                         pairs[n, 3] = b
+                        deg[a, r1] += 1
+                        deg[b, r2] += 1
                         n += 1
     npairs[0] = n
 
 
 @njit(cache=True)
-def _drop_pairs_of(pairs, npairs, r, a):
+def _drop_pairs_of(pairs, npairs, deg, r, a):
     n = npairs[0]
     k = 0
+    deg[a, r] = 0
     while k < n:
+        if pairs[k, 0] == r and pairs[k, 1] == a:
+            deg[pairs[k, 3], pairs[k, 2]] -= 1
+        elif pairs[k, 2] == r and pairs[k, 3] == a:
+            deg[pairs[k, 1], pairs[k, 0]] -= 1
         if (pairs[k, 0] == r and pairs[k, 1] == a) or (pairs[k, 2] == r and pairs[k, 3] == a):
             n -= 1
             for c in range(4):
@@ -79,7 +88,7 @@ def _drop_pairs_of(pairs, npairs, r, a):
 
 
 @njit(cache=True)
-def _add_pairs_of(X, orbits, pairs, npairs, r, a):
+def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a):
     """Append the pairs of slot (a, r); return True when one of them makes a
     reduction (the two terms also agree in a neighbouring position)."""
     x = X[a, r]
@@ -94,6 +103,8 @@ def _add_pairs_of(X, orbits, pairs, npairs, r, a):
                 pairs[n, 1] = b
                 pairs[n, 2] = r
                 pairs[n, 3] = a
+                deg[b, r2] += 1
+                deg[a, r] += 1
                 n += 1
                 if (X[(a + 1) % 3, r] == X[(b + 1) % 3, r2]
                         or X[(a + 2) % 3, r] == X[(b + 2) % 3, r2]):
@@ -173,20 +184,26 @@ def plus_transition(X, orbits, cap, rng, tries=64):
 
 
 @njit(cache=True)
-def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_orbits, stop_below, target):
+def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop_below, target,
+         sampling=0):
     """Random orbit flips until something happens (as :func:`.flips_z2.walk`,
     counted in orbits).
 
     Args:
       X: ``uint64 (3, cap)`` representatives, changed in place.
       state: ``int64 (2,)``: ``[orbits, flips since the last reduction]``.
-      pairs, npairs: the pair list (consistent with ``X`` on entry).
+      pairs, npairs, deg: the pair list and partner counts (consistent with
+        ``X`` on entry).
       rng: ``uint64 (1,)`` generator state.
       max_flips: flips to make at most in this call.
       plateau: flips without a reduction before a plus transition.
       max_orbits: plus transitions never raise the orbits above this.
       stop_below: return as soon as the orbits are below this.
       target: return as soon as the orbits are at most this.
+      sampling: how a flip is drawn: 0 a uniform pair of equal slots; 1 a
+        uniform factor value among those held twice or more, then a uniform
+        pair of its holders (by rejection from uniform pairs: a pair whose
+        first slot has d partners is kept with probability 1/(d(d+1))).
     Returns:
       ``(flips made, code)``, the codes of :mod:`.flips_z2`.
     """
@@ -209,7 +226,7 @@ def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_orbits, stop_belo
                 new = plus_transition(X, orbits, min(cap, max_orbits), rng)
             if new != orbits:
                 orbits = reduce_all(X, new)
-                rebuild_pairs(X, orbits, pairs, npairs)
+                rebuild_pairs(X, orbits, pairs, npairs, deg)
                 since = 0
                 continue
             if total == 0:
@@ -220,6 +237,10 @@ def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_orbits, stop_belo
         r1, a, r2, b = pairs[k, 0], pairs[k, 1], pairs[k, 2], pairs[k, 3]
         if next_u64(rng) & np.uint64(1):
             r1, a, r2, b = r2, b, r1, a
+        if sampling == 1:
+            d = deg[a, r1]
+            if randint(rng, d * (d + 1)) != 0:
+                continue
         c1 = (a + 1) % 3
         c2 = (b + 2) % 3
         X[c1, r1] ^= X[(b + 1) % 3, r2]
@@ -228,16 +249,16 @@ def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_orbits, stop_belo
         since += 1
         if X[c1, r1] == 0 or X[c2, r2] == 0:
             orbits = reduce_all(X, orbits)
-            rebuild_pairs(X, orbits, pairs, npairs)
+            rebuild_pairs(X, orbits, pairs, npairs, deg)
             since = 0
             continue
-        _drop_pairs_of(pairs, npairs, r1, c1)
-        twin1 = _add_pairs_of(X, orbits, pairs, npairs, r1, c1)
-        _drop_pairs_of(pairs, npairs, r2, c2)
-        twin2 = _add_pairs_of(X, orbits, pairs, npairs, r2, c2)
+        _drop_pairs_of(pairs, npairs, deg, r1, c1)
+        twin1 = _add_pairs_of(X, orbits, pairs, npairs, deg, r1, c1)
+        _drop_pairs_of(pairs, npairs, deg, r2, c2)
+        twin2 = _add_pairs_of(X, orbits, pairs, npairs, deg, r2, c2)
         if twin1 or twin2:
             orbits = reduce_all(X, orbits)
-            rebuild_pairs(X, orbits, pairs, npairs)
+            rebuild_pairs(X, orbits, pairs, npairs, deg)
             since = 0
     state[0] = orbits
     state[1] = since

@@ -22,6 +22,7 @@ from .. import tensors
 from ..tensors import Scheme
 from . import flips_sym, packing
 from .rng import make_rng
+from .walk import SearchConfig
 
 Blocks = tuple[tuple[int, ...], ...]
 
@@ -141,6 +142,17 @@ def is_cyclic_invariant(scheme: Scheme) -> bool:
     return sorted(cols) == sorted(rotated)
 
 
+def search_config(start_rank: int) -> SearchConfig:
+    """The walk settings for symmetric searches, chosen by measurement on
+    ⟨5,5,5⟩ (benchmarks/RESULTS.md): independent runs from the start, each
+    ended after 3.3·10⁷ orbit flips without a new best of its own; a plus
+    transition after 16,667 orbit flips without a reduction, up to a third of
+    the start's rank above the run's best; flips drawn uniformly by factor
+    value.  (Moosbauer & Poole's settings, counted in orbit flips.)"""
+    return SearchConfig(symmetric=True, plateau=16_667, plus_slack=max(3, start_rank // 3),
+                        restart="start", restart_after=33_000_000, sampling="values")
+
+
 def _square(scheme: Scheme) -> int:
     if scheme.shape is None or len(set(scheme.shape)) != 1:
         raise ValueError(f"symmetric walks need a square shape ⟨n,n,n⟩, got {scheme.shape}")
@@ -157,7 +169,9 @@ class SymmetricWalker:
     """
 
     def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int, bound: int = 1,
-                 dependent: bool = False) -> None:
+                 dependent: bool = False, sampling: int = 0) -> None:
+        """``sampling``: 0 uniform pairs, 1 uniform factor values (:func:`.flips_sym.walk`);
+        ``bound`` and ``dependent`` are the plain walker's and unused here."""
         if ring != "Z2":
             raise ValueError("symmetric walks are over Z2 (use lifting for Z)")
         packing.check_searchable(scheme, "Z2")
@@ -170,10 +184,12 @@ class SymmetricWalker:
         self.state = np.zeros(2, dtype=np.int64)
         self.pairs = np.zeros((flips_sym.max_pairs(self.cap), 4), dtype=np.int32)
         self.npairs = np.zeros(1, dtype=np.int64)
+        self.deg = np.zeros((3, self.cap), dtype=np.int64)
+        self.sampling = sampling
         self.X = np.zeros((3, self.cap), dtype=np.uint64)
         self.X[:, :reps.shape[1]] = reps
         orbits = flips_sym.reduce_all(self.X, reps.shape[1])
-        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs)
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg)
         self.state[:] = (orbits, 0)
 
     def _terms(self, orbits: int) -> int:
@@ -194,7 +210,7 @@ class SymmetricWalker:
         X, rank = snap
         self.X[...] = X
         orbits = (rank - len(self.fixed)) // 3
-        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs)
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg)
         self.state[:] = (orbits, 0)
 
     def unpack(self, snap: tuple[np.ndarray, int]) -> Scheme:
@@ -209,8 +225,8 @@ class SymmetricWalker:
         """As :meth:`.walk.Walker.run`; ``max_rank`` is rounded up to whole
         orbits, so any slack above the best allows one more orbit."""
         t = -1 if target < 0 else (target - len(self.fixed)) // 3
-        flips, code = flips_sym.walk(self.X, self.state, self.pairs, self.npairs, self.rng,
+        flips, code = flips_sym.walk(self.X, self.state, self.pairs, self.npairs, self.deg, self.rng,
                                      int(max_flips), int(plateau),
                                      self._orbits_below(max_rank),
-                                     self._orbits_below(stop_below), int(t))
+                                     self._orbits_below(stop_below), int(t), self.sampling)
         return int(flips), int(code)

@@ -22,6 +22,9 @@ from . import flips_z, flips_z2, packing
 from .rng import make_rng
 
 
+SAMPLINGS = ("pairs", "values")
+
+
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
     """How the walks are run.
@@ -29,8 +32,11 @@ class SearchConfig:
     Attributes:
       plateau: flips without a reduction before a plus transition.
       plus_slack: plus transitions raise the rank to at most best + this.
-      restart_after: flips without a new best rank before the walk restarts
-        from a scheme of the pool.
+      restart_after: flips without a new best rank (of this run) before the
+        walk restarts.
+      restart: where a restart goes: ``"pool"`` a random scheme of the pool at
+        the best rank; ``"start"`` a fresh run from the start (independent runs,
+        as Moosbauer & Poole run their symmetric walks).
       pool_size: schemes kept at the best rank.
       chunk: flips per kernel call (between time checks and progress reports).
       bound: over Z, the largest |coefficient| a move may create (the input's
@@ -51,8 +57,15 @@ class SearchConfig:
     bound: int = 1
     dependent: bool = False
     symmetric: bool = False
+    restart: str = "pool"
+    sampling: str = "pairs"
 
     def __post_init__(self) -> None:
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, "
+                             f"got {self.sampling!r}")
+        if self.restart not in ("pool", "start"):
+            raise ValueError(f"restart must be 'pool' or 'start', got {self.restart!r}")
         for name in ("plateau", "restart_after", "pool_size", "chunk", "bound"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer")
@@ -247,13 +260,14 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
 
         if walk_ring != "Z2":
             raise ValueError("symmetric walks are over Z2: use ring Z2, or Z with lifting")
-        make = SymmetricWalker
+        walker = SymmetricWalker(walk_start, walk_ring, cap, seed,
+                                 sampling=SAMPLINGS.index(cfg.sampling))
     else:
-        make = Walker
-    walker = make(walk_start, walk_ring, cap, seed, cfg.bound, cfg.dependent)
+        walker = Walker(walk_start, walk_ring, cap, seed, cfg.bound, cfg.dependent)
     picker = np.random.default_rng(seed)
     walk_best = walk_start.rank
-    pool: list[tuple[np.ndarray, int]] = [walker.snapshot()]
+    fresh = walker.snapshot()
+    pool: list[tuple[np.ndarray, int]] = [fresh]
     pool_best: list[Scheme] = []
     if best is None or walker.rank < walk_best:  # the start itself reduced on loading
         walk_best = min(walk_best, walker.rank)
@@ -267,6 +281,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         best_rank = best.rank
     history: list[tuple[int, int, float]] = [(best_rank, 0, 0.0)] if best is not None else []
     flips = restarts = since_best = since_try = 0
+    run_best = walk_best  # the best rank of this run (the same as walk_best with restart="pool")
     while best_rank > target:
         if deadline is not None and time.monotonic() >= deadline:
             break
@@ -276,16 +291,18 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         if max_flips is not None:
             n = min(n, max_flips - flips)
         kernel_target = target if walk_best > target else -1
-        made, code = walker.run(n, plateau=cfg.plateau, max_rank=walk_best + cfg.plus_slack,
-                                stop_below=walk_best, target=kernel_target)
+        made, code = walker.run(n, plateau=cfg.plateau, max_rank=run_best + cfg.plus_slack,
+                                stop_below=run_best, target=kernel_target)
         flips += made
         since_best += made
         since_try += made
         tried = False
+        if walker.rank < run_best:
+            run_best = walker.rank
+            since_best = 0
         if walker.rank < walk_best:
             walk_best = walker.rank
             pool = [walker.snapshot()]
-            since_best = 0
             tried = True
         elif accept is not None and walker.rank < best_rank and since_try >= cfg.restart_after:
             tried = True  # at a rank that did not lift yet: try the scheme the walk is on now
@@ -299,7 +316,11 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         if code == flips_z2.STUCK or since_best >= cfg.restart_after:
             if walker.rank == walk_best:
                 _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
-            walker.restore(pool[int(picker.integers(len(pool)))])
+            if cfg.restart == "start":
+                walker.restore(fresh)
+            else:
+                walker.restore(pool[int(picker.integers(len(pool)))])
+            run_best = walker.rank
             restarts += 1
             since_best = 0
         if progress is not None:

@@ -19,42 +19,8 @@ from typing import Sequence
 
 from . import formats, limits, tensors
 from .atomic import atomic_write_text
+from .records import best_known_rank, lower_bound  # the records table, re-exported
 from .tensors import Scheme, Shape
-
-# Best known ranks (upper bounds) over Z and Z2, and the best lower bound, for
-# sorted shapes (rank is invariant under permuting n, m, p).  From design.md.
-_BEST: dict[Shape, tuple[int, int, int | None]] = {
-    (2, 2, 2): (7, 7, 7),
-    (2, 2, 3): (11, 11, None),
-    (2, 2, 4): (14, 14, None),
-    (2, 3, 3): (15, 15, None),
-    (2, 3, 4): (20, 20, None),
-    (2, 4, 4): (26, 26, None),
-    (3, 3, 3): (23, 23, 19),
-    (3, 3, 4): (29, 29, None),
-    (3, 4, 4): (38, 38, None),
-    (3, 4, 5): (47, 47, None),
-    (4, 4, 4): (49, 47, 34),
-    (4, 4, 5): (61, 60, None),
-    (4, 5, 5): (76, 73, None),
-    (5, 5, 5): (93, 93, None),
-}
-
-
-def best_known_rank(shape: Sequence[int], ring: str = "Z") -> int | None:
-    """Best known rank of ⟨n,m,p⟩ in ``ring`` (``None`` where design.md gives none)."""
-    key = tuple(sorted(int(x) for x in shape))
-    if key not in _BEST:
-        return None
-    z, z2, _ = _BEST[key]  # type: ignore[misc]
-    return z2 if ring == "Z2" else z
-
-
-def lower_bound(shape: Sequence[int]) -> int | None:
-    """Best known lower bound on the rank of ⟨n,m,p⟩, where design.md gives one."""
-    entry = _BEST.get(tuple(sorted(int(x) for x in shape)))  # type: ignore[arg-type]
-    return entry[2] if entry else None
-
 
 # ------------------------------------------------------------ constructions
 STRASSEN = [

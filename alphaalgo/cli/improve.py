@@ -38,6 +38,13 @@ entries, one per block of --blocks, and the other terms come in orbits of
 three that are flipped together.  From scratch it starts from the schoolbook
 terms grouped that way; over Z the Z2 walk's new bests are Hensel-lifted.
 
+With --store PATH every result is also kept in that store (verified), and a
+search from scratch starts from the lowest-rank scheme that one move between
+shapes makes from the store's schemes, when that beats the schoolbook
+scheme: a scheme of the shape itself, a projection of a larger one, two
+smaller ones side by side, or a smaller one extended by a slice (any
+orientation).  So runs on small shapes feed runs on larger ones.
+
 With --minimize additions (--ring Z) the rank is kept and the walk looks for
 fewer additions instead: same-rank flips and random basis changes, each
 scheme scored by the additions a kernel of it executes (one level, common
@@ -101,41 +108,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--blocks", default=None, metavar="B",
                    help="with --symmetric from scratch: the blocks of diagonal indices whose "
                         "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i)")
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="keep the result in this store; from scratch, start from the best "
+                        "construction of its schemes")
     p.add_argument("--key", default=None, help="which scheme of a file that holds several")
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the result")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
 
-def _read_start(args: argparse.Namespace) -> formats.SchemeRecord:
-    if args.file is None:
-        n, m, p = args.shape
-        try:  # sizes before memory: the schoolbook scheme has n·m·p terms
-            limits.check_rank(n * m * p, (n * m, m * p, p * n))
-        except ValueError as exc:
-            raise UsageError(f"--shape {n},{m},{p}: {exc}") from None
-        if args.symmetric:
-            from ..localsearch import symmetric
+def _read_start(args: argparse.Namespace, store=None) -> formats.SchemeRecord:
+    if args.file is not None:
+        try:
+            return formats.read_scheme(args.file, ring=_held(args.ring), shape=args.shape,
+                                       key=args.key)
+        except formats.FormatError as exc:
+            raise UsageError(str(exc)) from None
+    n, m, p = args.shape
+    try:  # sizes before memory: the schoolbook scheme has n·m·p terms
+        limits.check_rank(n * m * p, (n * m, m * p, p * n))
+    except ValueError as exc:
+        raise UsageError(f"--shape {n},{m},{p}: {exc}") from None
+    if args.symmetric:
+        from ..localsearch import symmetric
 
-            try:
-                blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
-            except ValueError as exc:
-                raise UsageError(f"--blocks: {exc}") from None
-            return formats.SchemeRecord(f"symmetric start {n}x{n}x{n}",
-                                        symmetric.start(n, blocks),
-                                        {"source": "schoolbook, cyclic-invariant"})
-        return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, _held(args.ring)),
-                                    {"source": "schoolbook"})
-    try:
-        return formats.read_scheme(args.file, ring=_held(args.ring), shape=args.shape, key=args.key)
-    except formats.FormatError as exc:
-        raise UsageError(str(exc)) from None
+        try:
+            blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
+        except ValueError as exc:
+            raise UsageError(f"--blocks: {exc}") from None
+        return formats.SchemeRecord(f"symmetric start {n}x{n}x{n}", symmetric.start(n, blocks),
+                                    {"source": "schoolbook, cyclic-invariant"})
+    if store is not None:
+        from .. import constructions
+
+        ring = _held(args.ring)
+        held = [s.scheme for s in store.list_schemes(ring=ring)]
+        if args.ring == "ZT":
+            held = [s for s in held if s.max_abs_coefficient() <= 1]
+        built = constructions.best_construction((n, m, p), held, ring)
+        if built is not None and built.rank < n * m * p:
+            return formats.SchemeRecord(f"construction {n}x{m}x{p}", built,
+                                        {"source": f"construction from {args.store}"})
+    return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, _held(args.ring)),
+                                {"source": "schoolbook"})
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import localsearch
-    from ..localsearch import packing
-
     out = Path(args.out)
     if out.suffix.lower() not in formats.WRITE_EXTENSIONS:
         raise UsageError(f"{out}: unknown extension {out.suffix!r} "
@@ -170,8 +188,27 @@ def run(args: argparse.Namespace) -> int:
             if given:
                 raise UsageError(f"{flag} does not apply to --minimize additions "
                                  "(it keeps the rank; stop it with --time-limit)")
-    check_outputs([args.file] if args.file else [], [out])
-    record = _read_start(args)
+    check_outputs([args.file] if args.file else [], [out] + ([args.store] if args.store else []))
+    store = None
+    if args.store:  # opened first: a bad store fails before the search
+        from ..store import Store, StoreError
+
+        try:
+            store = Store(args.store)
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+    try:
+        return _improve(args, out, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _improve(args: argparse.Namespace, out: Path, store) -> int:
+    from .. import localsearch
+    from ..localsearch import packing
+
+    record = _read_start(args, store)
     start = record.scheme
     # the symmetric start from scratch holds mod 2 only: its walk lifts to Z
     lift = args.lift or (args.symmetric and args.file is None and args.ring == "Z")
@@ -188,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     if args.minimize == "additions":
-        return _run_additions(args, record, out)
+        return _run_additions(args, record, out, store)
 
     progress = _Progress(args.time_limit, start.rank, enabled=not args.quiet)
     lifted_ok = True
@@ -225,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
-    _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, {
+    _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, store, {
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
         "start_rank": start.rank, "flips": flips, "seconds": seconds,
         "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok)})
@@ -235,9 +272,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, scheme,
-           ring: str | None, provenance: dict) -> None:
+           ring: str | None, store, provenance: dict) -> None:
     """Verify ``scheme`` exactly (in ``ring``, default its own) and write it to ``out`` with
-    ``provenance`` plus where it came from and the command that reproduces it."""
+    ``provenance`` plus where it came from and the command that reproduces it (and add it
+    to ``store`` when one is open)."""
     final = tensors.verify(scheme, ring)
     if not final.valid:  # the library verified it already; never write an unverified scheme
         raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
@@ -245,12 +283,16 @@ def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, sc
     source = str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape))
     if args.symmetric and not args.file:
         source += " (cyclic-invariant)"
+    if "construction" in record.name:
+        source = f"{record.provenance['source']}, rank {start.rank}"
     provenance = {**provenance, "input": source, "input_name": record.name, "seed": args.seed,
                   "command": _command(args)}
     try:
         formats.write_schemes(out, [formats.SchemeRecord(out.stem, scheme, provenance)])
     except formats.FormatError as exc:
         raise UsageError(str(exc)) from None
+    if store is not None:
+        store.add_scheme(scheme, provenance)
 
 
 def _held(ring: str) -> str:
@@ -258,7 +300,8 @@ def _held(ring: str) -> str:
     return "Z" if ring == "ZT" else ring
 
 
-def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: Path) -> int:
+def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: Path,
+                   store) -> int:
     """``--minimize additions``: the same-rank walk toward fewer executed additions."""
     from ..localsearch import minimize_additions
 
@@ -270,7 +313,7 @@ def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: 
     with progress:
         res = minimize_additions(start, time_limit=args.time_limit, seed=args.seed,
                                  progress=progress.update_additions)
-    _write(args, record, out, res.scheme, "Z", {
+    _write(args, record, out, res.scheme, "Z", store, {
         "source": "alphaalgo improve --minimize additions", "search_ring": "Z",
         "start_rank": res.start_rank, "start_additions": res.start_additions,
         "additions": res.additions, "steps": res.steps, "seconds": round(res.seconds, 3)})
@@ -288,7 +331,8 @@ def _command(args: argparse.Namespace) -> str:
              "--time-limit", f"{args.time_limit:g}"]
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),
-                        ("--key", args.key), ("--blocks", args.blocks)):
+                        ("--key", args.key), ("--blocks", args.blocks),
+                        ("--store", args.store)):
         if value is not None:
             parts += [flag, str(value)]
     if args.method != "auto":

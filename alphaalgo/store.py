@@ -18,6 +18,7 @@ import io
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -116,12 +117,13 @@ class Store:
             self._conn.row_factory = sqlite3.Row
             if not readonly:
                 self._refuse_foreign()
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._wal(timeout)
                 self._conn.execute("PRAGMA synchronous=FULL")
-                with self._conn:
-                    self._conn.executescript(_SCHEMA)
-                    self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                                       (str(SCHEMA_VERSION),))
+                # one transaction, so another process never sees half a schema
+                self._conn.executescript(
+                    "BEGIN IMMEDIATE;" + _SCHEMA +
+                    f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+                    "COMMIT;")
             version = self._conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -132,6 +134,22 @@ class Store:
             raise StoreError(f"{self.path}: not an alphaalgo store of schema version {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------ plumbing
+    def _wal(self, timeout: float) -> None:
+        """Switch to write-ahead logging.  SQLite answers "database is locked" at
+        once, without waiting, when another process is creating or switching the
+        same file, so this waits and tries again (up to ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        pause = 0.01
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
     def _open_readonly(self, timeout: float) -> sqlite3.Connection:
         """Read-only: ``mode=ro``; where that cannot work (a WAL store in a read-only
         folder, whose shared-memory file cannot be made) the file is read as immutable."""

@@ -127,6 +127,34 @@ def test_two_processes_writing_one_store_lose_nothing(tmp_path):
         assert sorted(s.hash for s in stored) == sorted(tensors.canonical_hash(s) for s in variants)
 
 
+def test_many_openers_of_a_new_store_all_succeed(tmp_path):
+    """Processes started together on a store that does not exist yet (a benchmark's
+    parallel runs): creating it and switching it to write-ahead logging waits for
+    the others instead of failing with "database is locked"."""
+    import threading
+
+    path = tmp_path / "new.sqlite"
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def opener(i: int) -> None:
+        try:
+            barrier.wait()
+            with Store(path) as store:
+                store.add_examples(None, f"t{i}", {"i": np.array([i])})
+        except BaseException as exc:  # collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with Store(path) as store:
+        assert store.count_examples() == 6
+
+
 def test_not_a_store_and_read_only(tmp_path):
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not sqlite" * 100)

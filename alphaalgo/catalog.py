@@ -200,6 +200,39 @@ def library_records(reference: Path) -> list[tuple[str, formats.SchemeRecord]]:
     return out
 
 
+ENGINE_PREFIX = "alphaalgo-"
+
+
+def engine_records(root: Path, found: Path | None = None) -> list[tuple[str, formats.SchemeRecord]]:
+    """The engine's own best schemes to ship: per shape, the lowest-rank scheme
+    over Z, and over Z2 where that is lower still.  Candidates are the ones
+    shipped already (``root/schemes/alphaalgo-*.json``) and, with ``found``,
+    the JSON files there (e.g. ``benchmarks/bench_records.py``'s output); only
+    schemes whose provenance says ``alphaalgo`` made them are taken."""
+    paths = sorted((root / "schemes").glob(f"{ENGINE_PREFIX}*.json"))
+    if found is not None:
+        paths += sorted(found.glob("*.json"))
+    best: dict[tuple[Shape, str], formats.SchemeRecord] = {}
+    for path in paths:
+        rec = formats.read_scheme(path)
+        s = rec.scheme
+        if not str(rec.provenance.get("source", "")).startswith("alphaalgo") or s.shape is None:
+            continue
+        if s.ring not in ("Z", "Z2") or not s.is_integral:
+            continue
+        key = (s.shape, s.ring)
+        if key not in best or s.rank < best[key].scheme.rank:
+            best[key] = rec
+    out = []
+    for (shape, ring), rec in sorted(best.items()):
+        z = best.get((shape, "Z"))
+        if ring == "Z2" and z is not None and z.scheme.rank <= rec.scheme.rank:
+            continue
+        tag = "z" if ring == "Z" else "z2"
+        out.append((f"{ENGINE_PREFIX}{tag}-{_shape_id(shape)}-r{rec.scheme.rank}", rec))
+    return out
+
+
 def render_table(entries: Sequence[CatalogEntry]) -> str:
     """The catalogue as a Markdown table."""
     lines = ["| id | shape | ring | rank | best known | additions | rational | source |",
@@ -211,10 +244,15 @@ def render_table(entries: Sequence[CatalogEntry]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(reference: Path, root: Path) -> list[CatalogEntry]:
-    """Verify every library scheme exactly and write ``root``'s files and index."""
+def build(reference: Path, root: Path, found: Path | None = None) -> list[CatalogEntry]:
+    """Verify every library scheme exactly and write ``root``'s files and index
+    (the engine's own best schemes kept, and improved from ``found``)."""
     entries = []
-    for ident, rec in library_records(reference):
+    engine = engine_records(root, found)
+    for stale in (root / "schemes").glob(f"{ENGINE_PREFIX}*.json"):
+        if stale.stem not in {ident for ident, _ in engine}:
+            stale.unlink()
+    for ident, rec in library_records(reference) + engine:
         check = tensors.verify(rec.scheme)
         if not check.valid:
             raise ValueError(f"{ident}: {check.describe()}")
@@ -237,8 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reference", type=Path, default=reference_dir(),
                         help="folder holding factorizations_r.npz and factorizations_f2.npz")
     parser.add_argument("--out", type=Path, default=None, help="kernels folder (default: the repo's)")
+    parser.add_argument("--found", type=Path, default=None,
+                        help="a folder of the engine's own results (JSON) to ship where they "
+                             "beat what kernels/ has")
     args = parser.parse_args(argv)
-    entries = build(args.reference, args.out or kernels_dir())
+    entries = build(args.reference, args.out or kernels_dir(), args.found)
     print(f"wrote {len(entries)} verified schemes to {args.out or kernels_dir()}")
     return 0
 

@@ -54,3 +54,57 @@ def test_best_known_ranks():
 def test_best_picks_lowest_rank():
     s = catalog.best((2, 2, 2))
     assert s.rank == 7 and tensors.verify(s).valid
+
+
+def test_records_table_has_every_shape_and_ring_with_sources():
+    from alphaalgo import records
+
+    shapes = [(n, m, p) for n in range(2, 6) for m in range(n, 6) for p in range(m, 6)]
+    assert set(shapes) | {(6, 6, 6)} == set(records.TABLE)
+    for shape in shapes:
+        rec = records.record(shape[::-1])
+        assert rec is not None and rec.rank("Z") == rec.rank("ZT")
+        assert rec.rank("Q") <= rec.rank("Z") and rec.rank("Z2") <= rec.rank("Z")
+        assert all(rec.source_of(r) for r in records.RINGS)
+    four = records.record((4, 4, 4))
+    assert (four.rank("Q"), four.rank("Z"), four.rank("Z2")) == (48, 49, 47)
+    assert four.source_of("Z2") == "AT" and records.best_known_rank((5, 4, 4), "Z2") == 60
+
+
+def test_catalog_records_command(capsys):
+    from alphaalgo.cli import main
+
+    assert main(["catalog", "--records", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    by = {tuple(r["shape"]): r for r in rows}
+    assert by[(4, 5, 5)]["Z2"] == 73 and by[(4, 5, 5)]["sources"]["Z2"] == "Arai"
+    for r in rows:  # no shipped scheme can beat a proven lower bound
+        low = catalog.lower_bound(r["shape"]) or 1
+        for ring in ("Z", "Z2"):
+            assert r[f"engine_{ring}"] is None or r[f"engine_{ring}"] >= low
+    assert main(["catalog", "--records", "--shape", "3,3,3"]) == 0
+    out = capsys.readouterr().out
+    assert "Laderman 1976" in out and out.count("\n") == 3
+
+
+def test_engine_records_ship_the_engines_own_lowest_ranks(tmp_path):
+    """kernels/ keeps the engine's best per shape over Z (Z2 only where lower); schemes
+    that the engine did not make are never taken from a results folder."""
+    from alphaalgo.formats import SchemeRecord, write_schemes
+    from alphaalgo.localsearch import search
+
+    root, found = tmp_path / "kernels", tmp_path / "found"
+    (root / "schemes").mkdir(parents=True)
+    found.mkdir()
+    naive = tensors.naive_scheme(2, 2, 3)
+    mine = {"source": "alphaalgo improve", "command": "alphaalgo improve --shape 2,2,3 ..."}
+    write_schemes(root / "schemes" / "alphaalgo-z-2x2x3-r12.json",
+                  [SchemeRecord("old", naive, mine)])
+    better = search(naive, ring="Z", target_rank=11, max_flips=10**7, seed=1, method="flips").scheme
+    assert better.rank == 11
+    write_schemes(found / "a.json", [SchemeRecord("new", better, mine)])
+    write_schemes(found / "b.json", [SchemeRecord("st", catalog.strassen(), {"source": "strassen"})])
+    z2 = tensors.naive_scheme(2, 2, 2, ring="Z2")
+    write_schemes(found / "c.json", [SchemeRecord("z2", z2, mine)])  # Z2 with no Z: shipped
+    got = {ident: rec.scheme.rank for ident, rec in catalog.engine_records(root, found)}
+    assert got == {"alphaalgo-z-2x2x3-r11": 11, "alphaalgo-z2-2x2x2-r8": 8}

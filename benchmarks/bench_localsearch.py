@@ -3,18 +3,26 @@
 Two measurements, each printed as one JSON object per line plus a Markdown
 row for ``benchmarks/RESULTS.md``:
 
-* ``throughput`` — flips per second of the Z2 kernel on ⟨3,3,3⟩, walking at
-  rank 23 (the walk is first brought down to 23, then timed for ``--flips``
-  flips with the target out of reach), in ``--workers`` processes at once
-  (one per core) so the per-core figure is taken with every core busy.
+* ``throughput`` — flips per second of the Z2 kernel (``--ring Z2``) or the
+  ternary walk (``--ring ZT``) on ``--shape`` (⟨3,3,3⟩ by default), walking at
+  a working rank (the walk is first brought down to it, then timed for
+  ``--flips`` flips with the target out of reach), in ``--workers`` processes
+  at once (one per core) so the per-core figure is taken with every core busy.
 * ``rank`` — a search from the naive scheme of ``--shape`` to
   ``--target``, with a time budget: the rank reached, the time each rank was
   first reached, flips per second, and (``--lift``) whether the result lifts
   to Z.  ``--ring Z`` walks over Z2 and keeps only schemes that lift
   (``alphaalgo.localsearch.search`` with method ``lift``).
 
+* ``startup`` — ``alphaalgo improve --shape 3,3,3 --ring Z2 --target-rank 23``
+  run ``--runs`` times as a user runs it: the median time from process start
+  to exit.
+
 examples:
   .venv/bin/python benchmarks/bench_localsearch.py throughput --flips 50000000 --workers 2
+  .venv/bin/python benchmarks/bench_localsearch.py throughput --shape 4,4,4 --ring ZT \
+      --flips 20000000
+  .venv/bin/python benchmarks/bench_localsearch.py startup --runs 11
   .venv/bin/python benchmarks/bench_localsearch.py rank --shape 3,3,3 --ring Z2 --target 23 \\
       --budget 60 --lift
   .venv/bin/python benchmarks/bench_localsearch.py rank --shape 4,4,4 --ring Z --target 49 \\
@@ -50,31 +58,44 @@ def machine() -> dict:
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def _throughput_worker(args: tuple[int, int]) -> dict:
-    flips, seed = args
-    start = tensors.naive_scheme(3, 3, 3, ring="Z2")
+def _throughput_worker(args: tuple[int, int, tuple, str, int | None]) -> dict:
+    flips, seed, shape, ring, working = args
+    from alphaalgo import catalog
+
+    held = "Z" if ring == "ZT" else ring
+    start = tensors.naive_scheme(*shape, ring=held)
     cfg = SearchConfig()
-    w = Walker(start, "Z2", start.rank + cfg.plus_slack + 2, seed)
-    while w.rank > 23:  # bring the walk down to the working rank first
-        w.run(1_000_000, plateau=cfg.plateau, max_rank=w.rank + cfg.plus_slack, target=23)
-    w.run(10_000, plateau=cfg.plateau, max_rank=23 + cfg.plus_slack, target=-1)  # warm up
+    record = catalog.best_known_rank(shape, "Z" if ring == "ZT" else ring) or start.rank
+    working = working or record + 2
+    w = Walker(start, held, start.rank + cfg.plus_slack + 2, seed, bound=1)
+    t_down = time.perf_counter()
+    while w.rank > working and time.perf_counter() - t_down < 120:  # down to the working rank
+        w.run(1_000_000, plateau=cfg.plateau, max_rank=w.rank + cfg.plus_slack, target=working)
+    at = w.rank
+    w.run(10_000, plateau=cfg.plateau, max_rank=at + cfg.plus_slack, target=-1)  # warm up
     t0 = time.perf_counter()
-    made, _ = w.run(flips, plateau=cfg.plateau, max_rank=23 + cfg.plus_slack, target=-1)
+    made, _ = w.run(flips, plateau=cfg.plateau, max_rank=at + cfg.plus_slack, target=-1)
     dt_s = time.perf_counter() - t0
-    if not tensors.verify(w.scheme(), "Z2").valid:
+    final = w.scheme()
+    if not tensors.verify(final, ring).valid:
         raise AssertionError("the walk left the scheme invalid")
-    return {"flips": made, "seconds": dt_s, "flips_per_s": made / dt_s, "final_rank": w.rank}
+    return {"flips": made, "seconds": dt_s, "flips_per_s": made / dt_s, "working_rank": at,
+            "final_rank": w.rank}
 
 
 def cmd_throughput(args: argparse.Namespace) -> None:
+    shape = formats.parse_shape(args.shape)
     with mp.get_context("spawn").Pool(args.workers) as pool:
-        results = pool.map(_throughput_worker, [(args.flips, 100 + i) for i in range(args.workers)])
+        results = pool.map(_throughput_worker, [(args.flips, 100 + i, shape, args.ring, args.rank)
+                                                for i in range(args.workers)])
     per_core = [r["flips_per_s"] for r in results]
-    out = {"bench": "throughput", "shape": [3, 3, 3], "ring": "Z2", "workers": args.workers,
+    out = {"bench": "throughput", "shape": list(shape), "ring": args.ring,
+           "workers": args.workers, "working_rank": [r["working_rank"] for r in results],
            "per_core_flips_per_s": per_core, "total_flips_per_s": sum(per_core),
            "machine": machine()}
     print(json.dumps(out))
-    print(f"| ⟨3,3,3⟩ Z2 flips/s per core, {args.workers} processes | "
+    print(f"| ⟨{args.shape}⟩ {args.ring} flips/s per core at rank "
+          f"{', '.join(str(r['working_rank']) for r in results)}, {args.workers} processes | "
           + ", ".join(f"{x / 1e6:.2f}·10⁶" for x in per_core)
           + f" (total {sum(per_core) / 1e6:.2f}·10⁶) |")
 
@@ -135,14 +156,47 @@ def cmd_rank(args: argparse.Namespace) -> None:
           + f"){lift_note} | {out['flips_per_s'] / 1e6:.2f}·10⁶ flips/s | seed {args.seed} |")
 
 
+def cmd_startup(args: argparse.Namespace) -> None:
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("alphaalgo")
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.runs):
+            cmd = [str(exe), "improve", "--shape", "3,3,3", "--ring", "Z2", "--target-rank",
+                   "23", "--seed", str(i), "--quiet", "--out", f"{tmp}/s{i}.json"]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+    out = {"bench": "startup", "runs": args.runs, "seconds": [round(t, 3) for t in times],
+           "median_s": round(statistics.median(times), 3), "machine": machine()}
+    print(json.dumps(out))
+    print(f"| `improve --shape 3,3,3 --ring Z2 --target-rank 23`, process start to exit | "
+          f"median {out['median_s']} s of {args.runs} runs (min {min(times):.3f}, "
+          f"max {max(times):.3f}) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
-    t = sub.add_parser("throughput", help="flips per second on ⟨3,3,3⟩ over Z2")
+    t = sub.add_parser("throughput", help="flips per second of a walk (⟨3,3,3⟩ over Z2 by default)")
     t.add_argument("--flips", type=int, default=50_000_000)
     t.add_argument("--workers", type=int, default=1)
+    t.add_argument("--shape", default="3,3,3")
+    t.add_argument("--ring", choices=("Z2", "ZT"), default="Z2",
+                   help="Z2: the bit-packed walk; ZT: the walk over {-1, 0, 1}")
+    t.add_argument("--rank", type=int, default=None,
+                   help="the rank to time the walk at (default: the record + 2, or the lowest "
+                        "reached in 120 s)")
     t.set_defaults(func=cmd_throughput)
+    u = sub.add_parser("startup", help="end-to-end time of a small improve run")
+    u.add_argument("--runs", type=int, default=11)
+    u.set_defaults(func=cmd_startup)
     r = sub.add_parser("rank", help="time to rank from the naive scheme")
     r.add_argument("--shape", required=True)
     r.add_argument("--ring", choices=("Z", "Z2"), default="Z2")

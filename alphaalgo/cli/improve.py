@@ -265,7 +265,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, store, {
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
         "start_rank": start.rank, "flips": flips, "seconds": seconds,
-        "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok)})
+        "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok),
+        "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history]})
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE

@@ -47,13 +47,14 @@ def _cli() -> list[str]:
 
 
 def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, store: str,
-            out_dir: Path) -> dict:
+            out_dir: Path, workers: int = 1) -> dict:
     record = catalog.best_known_rank(shape, ring)
     out = out_dir / f"{'x'.join(map(str, shape))}-{ring}.json"
     symmetric = shape[0] == shape[1] == shape[2] >= 5
     cmd = _cli() + ["improve", "--shape", ",".join(map(str, shape)), "--ring", ring,
                     "--target-rank", str(record), "--time-limit", f"{budget:g}",
-                    "--seed", str(seed), "--store", store, "--out", str(out), "--quiet"]
+                    "--seed", str(seed), "--workers", str(workers), "--store", store,
+                    "--out", str(out), "--quiet"]
     if symmetric:
         cmd.append("--symmetric")
     t0 = time.perf_counter()
@@ -96,8 +97,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget", type=float, default=1800.0, help="seconds per (shape, ring)")
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)),
-                    help="runs at once (one core each)")
+                    help="runs at once (each with --workers cores)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="walkers per run (improve --workers)")
     ap.add_argument("--shapes", default=None, help="only these, e.g. '3,4,5;4,4,4'")
     ap.add_argument("--rings", default="Z2,Z")
     ap.add_argument("--results", default="runs/records.jsonl")
@@ -121,7 +123,8 @@ def main() -> int:
     print(json.dumps({"machine": machine(), "todo": len(todo), "budget_s": args.budget,
                       "jobs": args.jobs}), flush=True)
     with cf.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_one, s, ring, args.budget, args.seed, args.store, out_dir):
+        futures = {pool.submit(run_one, s, ring, args.budget, args.seed, args.store, out_dir,
+                               args.workers):
                    (s, ring) for s, ring in todo}
         for fut in cf.as_completed(futures):
             row = fut.result()

@@ -235,3 +235,15 @@ def test_fewer_additions_from_scratch_names_its_start(tmp_path, capsys):
     rec = formats.read_scheme(out)
     assert rec.provenance["input"] == "schoolbook 2,2,2" and rec.provenance["seed"] == 0
     assert tensors.verify(rec.scheme, "Z").valid and rec.scheme.rank <= 8
+
+
+def test_workers_reach_the_target_and_bad_workers_exit_2(tmp_path, capsys):
+    out = tmp_path / "w.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "3,3,3", "--ring", "Z2", "--target-rank",
+                          "23", "--workers", "2", "--quiet", "--out", str(out))
+    assert code == 0, stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 23 and "--workers 2" in rec.provenance["command"]
+    code, _, err = run(capsys, "improve", "--shape", "3,3,3", "--ring", "Z2", "--workers", "0",
+                       "--out", str(tmp_path / "x.json"))
+    assert code == 2 and "--workers" in err and not (tmp_path / "x.json").exists()

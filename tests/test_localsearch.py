@@ -245,3 +245,35 @@ def test_the_job_refuses_rational_schemes():
     assert tensors.verify(rational).valid and not rational.is_integral
     out, why = localsearch_job(rational, 0.1, 0, None)
     assert out is None and "integer coefficients" in why
+
+
+# ------------------------------------------------------------ several walkers
+def test_parallel_search_reaches_the_target_and_is_verified():
+    from alphaalgo.localsearch import parallel_search
+
+    start = tensors.naive_scheme(3, 3, 3, ring="Z2")
+    res = parallel_search(start, workers=2, ring="Z2", target_rank=23, max_flips=10**8, seed=4)
+    assert res.reached_target and res.scheme.rank == 23
+    assert tensors.verify(res.scheme, "Z2").valid
+
+
+def test_parallel_search_with_a_flip_budget_is_reproducible():
+    """No target, a flip budget: every walker runs to the end, and the best (ties: the
+    lowest seed) does not depend on timing."""
+    from alphaalgo.localsearch import parallel_search
+
+    start = tensors.naive_scheme(2, 3, 3, ring="Z2")
+    a, b = (parallel_search(start, workers=3, ring="Z2", max_flips=50_000, seed=7,
+                            config=SearchConfig(chunk=5_000)) for _ in range(2))
+    assert a.scheme == b.scheme and a.flips == b.flips == 150_000
+    single = search(start, ring="Z2", max_flips=50_000, seed=7, config=SearchConfig(chunk=5_000))
+    assert a.scheme.rank <= single.scheme.rank
+
+
+def test_parallel_search_refuses_bad_arguments():
+    from alphaalgo.localsearch import parallel_search
+
+    with pytest.raises(ValueError, match="workers must be"):
+        parallel_search(tensors.naive_scheme(2, 2, 2, ring="Z2"), workers=0, max_flips=10)
+    with pytest.raises(ValueError, match="give a time limit"):
+        parallel_search(tensors.naive_scheme(2, 2, 2, ring="Z2"), workers=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from .. import formats, tensors
@@ -53,8 +54,10 @@ flip finds one, is taken too.
 
 The best scheme is verified exactly and written to --out (format by
 extension: .json, .npz, .txt/.exp) whether or not the target was reached.
-The same --seed makes the same walk (the time limit only decides where it
-stops).
+--workers K runs K walkers at once (default: one per core), seeds N to
+N+K-1.  The same --seed and --workers make the same walks (the time limit,
+and with K > 1 which walker reaches the target first, only decide where
+they stop; with --max-flips and no target the result is fixed).
 
 Exit status: 0 target rank reached (no target: the search finished; with
 --lift: and the result lifted; with --minimize additions: fewer additions
@@ -102,6 +105,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shape", type=shape_arg, default=None,
                    help="n,m,p: without FILE, search from scratch for this shape; with FILE, "
                         "the shape of text files or npz keys that do not name it")
+    p.add_argument("--workers", type=int_range(1, 1024, "--workers"), default=os.cpu_count() or 1,
+                   metavar="K",
+                   help="walkers at once, one core each, seeds N..N+K-1 (default: all cores); "
+                        "the first to reach the target stops the others")
     p.add_argument("--symmetric", action="store_true",
                    help="walk cyclic-invariant schemes of a square shape by orbit flips "
                         "(--ring Z2, or Z by lifting)")
@@ -238,11 +245,12 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                 config = symmetric.search_config(start.rank)
             else:
                 config = localsearch.SearchConfig(bound=1) if ternary else None
-            result = localsearch.search(start, ring="Z2" if lift else _held(args.ring),
-                                        target_rank=args.target_rank,
-                                        time_limit=args.time_limit, max_flips=args.max_flips,
-                                        seed=args.seed, method="flips" if ternary else args.method,
-                                        lift=lift, progress=progress.update, config=config)
+            result = localsearch.parallel_search(
+                start, workers=args.workers, ring="Z2" if lift else _held(args.ring),
+                target_rank=args.target_rank, time_limit=args.time_limit,
+                max_flips=args.max_flips, seed=args.seed,
+                method="flips" if ternary else args.method, lift=lift,
+                progress=progress.update, config=config)
         except localsearch.LiftError as exc:
             result, lifted_ok = None, False
             unlifted = exc.schemes[0]
@@ -328,7 +336,7 @@ def _run_additions(args: argparse.Namespace, record: formats.SchemeRecord, out: 
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this walk (up to where the time limit stops it)."""
     parts = ["alphaalgo improve"] + ([str(args.file)] if args.file else []) + [
-             "--ring", args.ring, "--seed", str(args.seed),
+             "--ring", args.ring, "--seed", str(args.seed), "--workers", str(args.workers),
              "--time-limit", f"{args.time_limit:g}"]
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),

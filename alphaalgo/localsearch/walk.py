@@ -203,7 +203,8 @@ METHODS = ("auto", "flips", "lift")
 def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None = None,
            time_limit: float | None = None, max_flips: int | None = None, seed: int = 0,
            method: str = "auto", lift: bool = False, config: SearchConfig | None = None,
-           progress: ProgressFn | None = None) -> SearchResult:
+           progress: ProgressFn | None = None,
+           stop: Callable[[], bool] | None = None) -> SearchResult:
     """Flip-graph search from ``scheme``; the result is verified in ``ring``.
 
     Args:
@@ -223,6 +224,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         the start counts only if it is valid over Z as it stands).
       config: walk parameters.
       progress: ``progress(best_rank, flips, seconds)`` after every chunk.
+      stop: ``stop()`` after every chunk; True ends the search there (another
+        walker reached the target), with the best found so far.
 
     Raises ``ValueError`` when the scheme is not valid in its ring or cannot be
     searched (denominators; over Z2 more than 64 rows per factor).
@@ -286,6 +289,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         if deadline is not None and time.monotonic() >= deadline:
             break
         if max_flips is not None and flips >= max_flips:
+            break
+        if stop is not None and stop():
             break
         n = min(cfg.chunk, cfg.restart_after - since_best)
         if max_flips is not None:

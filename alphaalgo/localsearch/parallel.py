@@ -1,0 +1,97 @@
+"""Several walkers at once, one process each: ``search`` on K cores.
+
+Worker i runs :func:`.walk.search` with seed ``seed + i`` and the same
+settings; the first to reach the target rank stops the others, and the result
+is the lowest-rank scheme of all (ties: the lowest worker index).  Processes
+are forked after the kernels are loaded in the parent, so a worker starts
+walking at once.  With a flip budget and no target the result does not
+depend on timing; with a time limit or a target it can (which worker gets
+there first).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_mod
+import time
+from typing import Any
+
+from ..tensors import Scheme
+from .walk import LiftError, ProgressFn, SearchResult, search
+
+
+def _worker(index: int, scheme: Scheme, seed: int, kwargs: dict[str, Any], shared, stop,
+            results) -> None:
+    def progress(rank: int, flips: int, seconds: float) -> None:
+        shared[2 * index] = rank
+        shared[2 * index + 1] = flips
+
+    try:
+        res = search(scheme, seed=seed, progress=progress, stop=stop.is_set, **kwargs)
+        target = kwargs.get("target_rank")
+        if target is not None and res.scheme.rank <= target:
+            stop.set()
+        results.put((index, "ok", res))
+    except LiftError as exc:
+        results.put((index, "lift", (str(exc), exc.schemes)))
+    except Exception as exc:  # reported by the parent as its own error
+        results.put((index, "error", f"{type(exc).__name__}: {exc}"))
+
+
+def parallel_search(scheme: Scheme, *, workers: int, seed: int = 0,
+                    progress: ProgressFn | None = None, **kwargs: Any) -> SearchResult:
+    """:func:`.walk.search` in ``workers`` processes (seeds ``seed .. seed+workers-1``);
+    the other arguments are ``search``'s.  ``workers == 1`` is ``search`` itself."""
+    if workers < 1:
+        raise ValueError(f"workers must be ≥ 1, got {workers}")
+    if kwargs.get("time_limit") is None and kwargs.get("max_flips") is None:
+        raise ValueError("give a time limit or a number of flips")
+    if workers == 1:
+        return search(scheme, seed=seed, progress=progress, **kwargs)
+    # load the kernels (and check the arguments) here, once, before forking
+    warm = {k: v for k, v in kwargs.items() if k not in ("time_limit", "max_flips")}
+    try:
+        search(scheme, seed=seed, max_flips=1, **warm)
+    except LiftError:
+        pass
+    ctx = mp.get_context("fork")
+    shared = ctx.Array("q", [scheme.rank, 0] * workers, lock=False)
+    stop = ctx.Event()
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(i, scheme, seed + i, kwargs, shared, stop, results),
+                         daemon=True) for i in range(workers)]
+    t0 = time.monotonic()
+    for p in procs:
+        p.start()
+    got: dict[int, tuple[str, Any]] = {}
+    try:
+        while len(got) < workers:
+            try:
+                index, kind, payload = results.get(timeout=0.2)
+                got[index] = (kind, payload)
+            except queue_mod.Empty:
+                if not any(p.is_alive() for p in procs) and results.empty():
+                    break
+            if progress is not None:
+                progress(min(shared[0::2]), sum(shared[1::2]), time.monotonic() - t0)
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+    errors = [payload for kind, payload in got.values() if kind == "error"]
+    if errors:
+        raise RuntimeError(f"a search worker failed: {errors[0]}")
+    done = [(i, payload) for i, (kind, payload) in sorted(got.items()) if kind == "ok"]
+    if len(got) < workers and not done:
+        raise RuntimeError("search workers exited without a result")
+    if not done:
+        message, schemes = next(payload for kind, payload in got.values() if kind == "lift")
+        raise LiftError(message, list(schemes))
+    _, best = min(done, key=lambda item: (item[1].scheme.rank, item[0]))
+    return SearchResult(scheme=best.scheme, pool=best.pool, start_rank=best.start_rank,
+                        flips=sum(r.flips for _, r in done), seconds=time.monotonic() - t0,
+                        restarts=sum(r.restarts for _, r in done),
+                        reached_target=any(r.reached_target for _, r in done),
+                        history=best.history, walk_rank=min(r.walk_rank for _, r in done))

@@ -65,6 +65,34 @@ def test_random_walks_keep_schemes_valid(shape, ring, seed, plateau, slack, chun
             assert int(np.abs(s.u).max()) <= 1 and int(np.abs(s.w).max()) <= 1
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.sampled_from(SMALL), seed=st.integers(0, 2**32), plateau=st.integers(1, 400),
+       chunks=st.integers(1, 5), bound=st.sampled_from([1, 2]))
+def test_ternary_and_bounded_walks_stay_in_their_coefficients(shape, seed, plateau, chunks, bound):
+    """Over Z with bound 1 the walk is the bit-packed ternary one and never leaves
+    {-1, 0, 1}; with bound 2 it is the int8 one and never leaves [-2, 2]."""
+    start = tensors.naive_scheme(*shape, ring="Z")
+    w = Walker(start, "Z", start.rank + 4, seed, bound=bound)
+    assert w.ternary == (bound == 1)
+    for _ in range(chunks):
+        w.run(997, plateau=plateau, max_rank=start.rank + 2)
+        s = w.scheme()
+        assert tensors.verify(s, "Z").valid and s.max_abs_coefficient() <= bound
+        snap = w.snapshot()
+        w.restore(snap)
+        assert w.scheme() == s
+
+
+def test_ternary_packing_round_trip():
+    s = tensors.naive_scheme(2, 3, 4, ring="Z")
+    z = catalog.strassen("Z")
+    for scheme in (s, z):
+        X = packing.pack_zt(scheme, scheme.rank + 2)
+        assert packing.unpack_zt(X, scheme.rank, scheme) == scheme
+    with pytest.raises(ValueError, match="-1, 0, 1"):
+        packing.pack_zt(z.replace(u=2 * z.u), z.rank)
+
+
 @settings(max_examples=25, deadline=None)
 @given(shape=st.sampled_from(SMALL), seed=st.integers(0, 2**32))
 def test_plus_transition_raises_the_rank_by_one_and_keeps_validity(shape, seed):

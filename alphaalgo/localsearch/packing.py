@@ -2,6 +2,8 @@
 
 Z2: ``uint64 (3, cap)``, one bit per row of each factor (rows ≤ 64).
 Z: ``int8 (3, cap, smax)``, the coefficients of each factor, padded with zeros.
+ZT (Z with coefficients in {−1, 0, 1}): ``uint64 (2, 3, cap)``, the masks of
+the +1 and of the −1 entries (rows ≤ 64).
 """
 
 from __future__ import annotations
@@ -62,4 +64,32 @@ def pack_z(scheme: Scheme, cap: int) -> tuple[np.ndarray, np.ndarray]:
 def unpack_z(X: np.ndarray, sizes: np.ndarray, rank: int, like: Scheme) -> Scheme:
     """The Z scheme of the first ``rank`` terms of ``X``, with ``like``'s target."""
     mats = [X[p, :rank, :int(sizes[p])].T.astype(np.int64) for p in range(3)]
+    return Scheme(mats[0], mats[1], mats[2], ring="Z", shape=like.shape, target=like.target)
+
+
+def pack_zt(scheme: Scheme, cap: int) -> np.ndarray:
+    """The ternary factors as masks: ``uint64 (2, 3, cap)`` (``[0]`` the +1
+    entries, ``[1]`` the −1 entries), terms past the rank zero."""
+    if cap < scheme.rank:
+        raise ValueError(f"capacity {cap} is below the rank {scheme.rank}")
+    if int(scheme.max_abs_coefficient()) > 1 or max(scheme.sizes) > MAX_BITS:
+        raise ValueError("the ternary kernels hold coefficients in {-1, 0, 1} and at most "
+                         f"{MAX_BITS} rows per factor")
+    out = np.zeros((2, 3, cap), dtype=np.uint64)
+    for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
+        weights = np.left_shift(np.uint64(1), np.arange(mat.shape[0], dtype=np.uint64))
+        mat = np.asarray(mat)
+        out[0, p, :scheme.rank] = ((mat == 1) * weights[:, None]).sum(axis=0, dtype=np.uint64)
+        out[1, p, :scheme.rank] = ((mat == -1) * weights[:, None]).sum(axis=0, dtype=np.uint64)
+    return out
+
+
+def unpack_zt(X: np.ndarray, rank: int, like: Scheme) -> Scheme:
+    """The Z scheme of the first ``rank`` terms of the masks ``X``, with ``like``'s target."""
+    mats = []
+    for p, size in enumerate(like.sizes):
+        shifts = np.arange(size, dtype=np.uint64)
+        pos = (X[0, p, :rank][None, :] >> shifts[:, None]) & np.uint64(1)
+        neg = (X[1, p, :rank][None, :] >> shifts[:, None]) & np.uint64(1)
+        mats.append(pos.astype(np.int64) - neg.astype(np.int64))
     return Scheme(mats[0], mats[1], mats[2], ring="Z", shape=like.shape, target=like.target)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import tensors
 from ..tensors import Scheme
-from . import flips_z, flips_z2, packing
+from . import flips_z, flips_z2, flips_zt, packing
 from .rng import make_rng
 
 
@@ -85,6 +85,8 @@ class Walker:
         self.rng = make_rng(seed)
         self.bound = max(int(bound), int(scheme.max_abs_coefficient()))
         self.dependent = bool(dependent)
+        # over Z with coefficients in {-1, 0, 1}: the bit-packed ternary kernels
+        self.ternary = ring == "Z" and self.bound == 1 and max(scheme.sizes) <= packing.MAX_BITS
         self.state = np.zeros(2, dtype=np.int64)
         self.pairs = np.zeros((3, flips_z2.max_pairs(self.cap), 2), dtype=np.int32)
         self.npairs = np.zeros(3, dtype=np.int64)
@@ -97,6 +99,10 @@ class Walker:
             self.X = packing.pack_z2(scheme, self.cap)
             rank = flips_z2.reduce_all(self.X, scheme.rank)
             flips_z2.rebuild_pairs(self.X, rank, self.pairs, self.npairs)
+        elif self.ternary:
+            self.X = packing.pack_zt(scheme, self.cap)
+            rank = flips_zt.reduce_all(self.X[0], self.X[1], scheme.rank)
+            flips_zt.rebuild_pairs(self.X[0], self.X[1], rank, self.pairs, self.npairs)
         else:
             self.X, self.sizes = packing.pack_z(scheme, self.cap)
             self.K = np.zeros((3, self.cap), dtype=np.uint64)
@@ -121,6 +127,8 @@ class Walker:
         self.X[...] = X
         if self.ring == "Z2":
             flips_z2.rebuild_pairs(self.X, rank, self.pairs, self.npairs)
+        elif self.ternary:
+            flips_zt.rebuild_pairs(self.X[0], self.X[1], rank, self.pairs, self.npairs)
         else:
             flips_z.normalize_all(self.X, self.sizes, self.K, self.G, rank)
             flips_z.rebuild_pairs(self.X, self.sizes, self.K, self.G, rank, self.pairs,
@@ -132,6 +140,8 @@ class Walker:
         X, rank = snap
         if self.ring == "Z2":
             return packing.unpack_z2(X, rank, self.like)
+        if self.ternary:
+            return packing.unpack_zt(X, rank, self.like)
         return packing.unpack_z(X, self.sizes, rank, self.like)
 
     def scheme(self) -> Scheme:
@@ -147,6 +157,10 @@ class Walker:
             flips, code = flips_z2.walk(self.X, self.state, self.pairs, self.npairs, self.rng,
                                         int(max_flips), int(plateau), int(max_rank),
                                         int(stop_below), int(target), self.dependent)
+        elif self.ternary:
+            flips, code = flips_zt.walk(self.X[0], self.X[1], self.state, self.pairs, self.npairs,
+                                        self.rng, int(max_flips), int(plateau), int(max_rank),
+                                        int(stop_below), int(target))
         else:
             flips, code = flips_z.walk(self.X, self.sizes, self.K, self.G, self.state,
                                        self.pairs, self.npairs, self.rng, int(max_flips),

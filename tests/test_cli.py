@@ -10,19 +10,10 @@ from pathlib import Path
 import pytest
 
 from alphaalgo import catalog, formats
-from alphaalgo.cli import main
 from alphaalgo.formats import SchemeRecord
+from cli_run import run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse usage errors and --help
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_console_script_help():

@@ -8,17 +8,8 @@ from pathlib import Path
 import pytest
 
 from alphaalgo import catalog, formats, tensors
-from alphaalgo.cli import main
 from alphaalgo.formats import SchemeRecord
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_run import run
 
 
 def write(path: Path, scheme: tensors.Scheme) -> Path:

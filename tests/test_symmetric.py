@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alphaalgo import catalog, formats, tensors
-from alphaalgo.cli import main
 from alphaalgo.localsearch import SearchConfig, search, symmetric
+from cli_run import run
 
 
 @pytest.mark.parametrize("n, blocks", [(2, None), (3, None), (4, None), (5, None),
@@ -89,18 +89,9 @@ def test_same_seed_same_symmetric_walk():
     assert a.scheme == b.scheme and [h[:2] for h in a.history] == [h[:2] for h in b.history]
 
 
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_symmetric_from_scratch_over_z_is_lifted_and_verified(tmp_path, capsys):
     out = tmp_path / "s.json"
-    code, stdout, _ = _run(capsys, "improve", "--shape", "3,3,3", "--ring", "Z", "--symmetric",
+    code, stdout, _ = run(capsys, "improve", "--shape", "3,3,3", "--ring", "Z", "--symmetric",
                            "--target-rank", "23", "--time-limit", "120", "--quiet", "--out",
                            str(out))
     assert code == 0, stdout
@@ -124,7 +115,7 @@ def test_cli_symmetric_from_scratch_over_z_is_lifted_and_verified(tmp_path, caps
 ])
 def test_cli_symmetric_bad_input_exit_2(tmp_path, capsys, argv, message):
     out = tmp_path / "s.json"
-    code, _, err = _run(capsys, "improve", *argv, "--out", str(out))
+    code, _, err = run(capsys, "improve", *argv, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
@@ -133,6 +124,6 @@ def test_cli_symmetric_file_must_be_invariant(tmp_path, capsys):
     src = tmp_path / "winograd.json"
     formats.write_schemes(src, [formats.SchemeRecord("s", catalog.winograd("Z2"))])
     out = tmp_path / "s.json"
-    code, _, err = _run(capsys, "improve", str(src), "--ring", "Z2", "--symmetric", "--out",
+    code, _, err = run(capsys, "improve", str(src), "--ring", "Z2", "--symmetric", "--out",
                         str(out))
     assert code == 2 and "not invariant" in err and not out.exists()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from typing import NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 from .. import formats, limits
 from ..tensors import RING_LABELS, RINGS, Shape
@@ -122,3 +123,22 @@ def check_outputs(inputs: Sequence[str | os.PathLike | None],
                 raise UsageError(f"{os.fspath(path)}: two outputs name the same file")
             raise UsageError(f"{os.fspath(path)}: output would overwrite the {seen[k]}")
         seen[k] = f"output {os.fspath(path)}"
+
+
+@contextlib.contextmanager
+def opened_store(path: str | None, readonly: bool = False) -> Iterator[Any]:
+    """The results store at ``path`` (``None`` when no path is given), closed on exit;
+    a path that is no usable store is a ``UsageError`` before any work starts."""
+    if not path:
+        yield None
+        return
+    from ..store import Store, StoreError
+
+    try:
+        store = Store(path, readonly=readonly)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        yield store
+    finally:
+        store.close()

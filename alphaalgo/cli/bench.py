@@ -6,8 +6,8 @@ import argparse
 import json
 
 from .. import limits
-from ._common import (EXIT_OK, UsageError, add_parser, check_outputs, int_range, levels_arg,
-                      seed_arg)
+from ._common import (EXIT_OK, add_parser, check_outputs, int_range, levels_arg,
+                      opened_store, seed_arg)
 from .compile import add_scheme_args, level_schemes
 
 DESCRIPTION = """\
@@ -72,22 +72,12 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([args.file], [args.store])
     scheme = level_schemes(args)[0]
     levels = args.levels or 1
-    store = None
-    if args.store:  # opened first: a bad store path fails before minutes of timing
-        from ..store import Store, StoreError
-
-        try:
-            store = Store(args.store)
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
-    try:
+    # opened first: a bad store path fails before minutes of timing
+    with opened_store(args.store) as store:
         result = bench.benchmark(scheme, args.backend, args.size, args.dtype, levels,
                                  repeats=args.repeats, warmup=args.warmup, seed=args.seed,
                                  progress=not args.json)
         stored = bench.record(store, scheme, result) if store is not None else None
-    finally:
-        if store is not None:
-            store.close()
     if args.json:
         out = result.to_json()
         if stored is not None:

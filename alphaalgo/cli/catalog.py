@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 from .. import catalog
-from ._common import EXIT_OK, UsageError, add_parser, add_ring, shape_arg
+from ._common import EXIT_OK, UsageError, add_parser, add_ring, opened_store, shape_arg
 
 DESCRIPTION = """\
 List the verified schemes shipped in kernels/ (naive, Strassen, Winograd,
@@ -57,16 +57,10 @@ def _records(args: argparse.Namespace) -> int:
         if key not in engine or e.rank < engine[key][0]:
             engine[key] = (e.rank, ternary)
     stored: dict[tuple, int] = {}
-    if args.store:
-        from ..store import Store, StoreError
-
-        try:
-            with Store(args.store, readonly=True) as st:
-                for row in st.best_ranks():
-                    key = (tuple(sorted(row["shape"])), row["ring"])
-                    stored[key] = min(stored.get(key, row["best_rank"]), row["best_rank"])
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
+    with opened_store(args.store, readonly=True) as st:
+        for row in st.best_ranks() if st is not None else ():
+            key = (tuple(sorted(row["shape"])), row["ring"])
+            stored[key] = min(stored.get(key, row["best_rank"]), row["best_rank"])
     rows = []
     for shape, rec in sorted(records.TABLE.items()):
         if args.shape is not None and tuple(sorted(args.shape)) != shape:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import limits
 from ._common import (EXIT_OK, UsageError, add_parser, check_outputs, int_range, levels_arg,
-                      read_records)
+                      opened_store, read_records)
 
 DESCRIPTION = """\
 Write a Python package (own pyproject.toml; needs numpy and numba, JAX
@@ -82,19 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: exists and is not an empty folder")
     check_outputs([*(args.scheme or []), args.store], [out])
-    store = None
-    if args.store:
-        from ..store import Store, StoreError
-
-        try:
-            store = Store(args.store)
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
-    try:
+    with opened_store(args.store) as store:
         return _export(args, out, store)
-    finally:
-        if store is not None:
-            store.close()
 
 
 def _export(args: argparse.Namespace, out: Path, store) -> int:

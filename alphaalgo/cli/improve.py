@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import formats, tensors
 from .. import limits
 from ._common import (EXIT_NEGATIVE, EXIT_OK, UsageError, add_parser, check_outputs, int_range,
-                      seconds_arg, seed_arg, shape_arg)
+                      opened_store, seconds_arg, seed_arg, shape_arg)
 
 DESCRIPTION = """\
 Random walks on the flip graph (Kauers & Moosbauer) from the scheme in FILE,
@@ -196,19 +196,8 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{flag} does not apply to --minimize additions "
                                  "(it keeps the rank; stop it with --time-limit)")
     check_outputs([args.file] if args.file else [], [out] + ([args.store] if args.store else []))
-    store = None
-    if args.store:  # opened first: a bad store fails before the search
-        from ..store import Store, StoreError
-
-        try:
-            store = Store(args.store)
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
-    try:
+    with opened_store(args.store) as store:  # opened first: a bad store fails before the search
         return _improve(args, out, store)
-    finally:
-        if store is not None:
-            store.close()
 
 
 def _improve(args: argparse.Namespace, out: Path, store) -> int:

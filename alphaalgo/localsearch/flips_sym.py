@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .flips_z2 import DONE, IMPROVED, STUCK, TARGET
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, delete  # delete: an orbit is a column
 from .rng import next_u64, randint
 
 
@@ -114,16 +114,6 @@ def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a):
 
 
 @njit(cache=True)
-def _delete(X, orbits, r):
-    """Remove orbit r (the last live orbit takes its place); return the new count."""
-    last = orbits - 1
-    for a in range(3):
-        X[a, r] = X[a, last]
-        X[a, last] = 0
-    return last
-
-
-@njit(cache=True)
 def reduce_all(X, orbits):
     """Drop orbits with a zero factor and merge orbits with terms equal in
     two positions until none are left; return the new number of orbits."""
@@ -133,7 +123,7 @@ def reduce_all(X, orbits):
         r = 0
         while r < orbits:
             if X[0, r] == 0 or X[1, r] == 0 or X[2, r] == 0:
-                orbits = _delete(X, orbits, r)
+                orbits = delete(X, orbits, r)
                 changed = True
             else:
                 r += 1
@@ -144,7 +134,7 @@ def reduce_all(X, orbits):
                         if (X[a, r1] == X[b, r2]
                                 and X[(a + 1) % 3, r1] == X[(b + 1) % 3, r2]):
                             X[(a + 2) % 3, r1] ^= X[(b + 2) % 3, r2]
-                            orbits = _delete(X, orbits, r2)
+                            orbits = delete(X, orbits, r2)
                             changed = True
                             break
                     if changed:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .flips_z2 import DONE, IMPROVED, STUCK, TARGET
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, drop_pairs_of
 from .rng import next_u64, randint
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
@@ -82,20 +82,6 @@ def rebuild_pairs(X, sizes, K, G, rank, pairs, npairs):
                     pairs[p, n, 1] = j
                     n += 1
         npairs[p] = n
-
-
-@njit(cache=True)
-def _drop_pairs_of(pairs, npairs, p, t):
-    n = npairs[p]
-    k = 0
-    while k < n:
-        if pairs[p, k, 0] == t or pairs[p, k, 1] == t:
-            n -= 1
-            pairs[p, k, 0] = pairs[p, n, 0]
-            pairs[p, k, 1] = pairs[p, n, 1]
-        else:
-            k += 1
-    npairs[p] = n
 
 
 @njit(cache=True)
@@ -330,9 +316,9 @@ def walk(X, sizes, K, G, state, pairs, npairs, rng, max_flips, plateau, max_rank
             rebuild_pairs(X, sizes, K, G, rank, pairs, npairs)
             since = 0
             continue
-        _drop_pairs_of(pairs, npairs, q, i)
+        drop_pairs_of(pairs, npairs, q, i)
         twin1 = _add_pairs_of(X, sizes, K, G, rank, pairs, npairs, q, i)
-        _drop_pairs_of(pairs, npairs, s, j)
+        drop_pairs_of(pairs, npairs, s, j)
         twin2 = _add_pairs_of(X, sizes, K, G, rank, pairs, npairs, s, j)
         merged = False
         if twin1 >= 0:

@@ -56,7 +56,8 @@ def rebuild_pairs(X, rank, pairs, npairs):
 
 
 @njit(cache=True)
-def _drop_pairs_of(pairs, npairs, p, t):
+def drop_pairs_of(pairs, npairs, p, t):
+    """Remove every pair of term t from the list of position p."""
     n = npairs[p]
     k = 0
     while k < n:
@@ -90,7 +91,7 @@ def _add_pairs_of(X, rank, pairs, npairs, p, t):
 
 
 @njit(cache=True)
-def _delete(X, rank, t):
+def delete(X, rank, t):
     """Remove term t (the last live term takes its place); return the new rank."""
     last = rank - 1
     for p in range(3):
@@ -109,7 +110,7 @@ def reduce_all(X, rank):
         t = 0
         while t < rank:
             if X[0, t] == 0 or X[1, t] == 0 or X[2, t] == 0:
-                rank = _delete(X, rank, t)
+                rank = delete(X, rank, t)
                 changed = True
             else:
                 t += 1
@@ -120,7 +121,7 @@ def reduce_all(X, rank):
                     s = (p + 2) % 3
                     if X[q, i] == X[q, j] and X[s, i] == X[s, j]:
                         X[p, i] ^= X[p, j]
-                        rank = _delete(X, rank, j)
+                        rank = delete(X, rank, j)
                         changed = True
                         break
                 if changed:
@@ -282,9 +283,9 @@ def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_below,
             rebuild_pairs(X, rank, pairs, npairs)
             since = 0
             continue
-        _drop_pairs_of(pairs, npairs, q, i)
+        drop_pairs_of(pairs, npairs, q, i)
         twin1 = _add_pairs_of(X, rank, pairs, npairs, q, i)
-        _drop_pairs_of(pairs, npairs, s, j)
+        drop_pairs_of(pairs, npairs, s, j)
         twin2 = _add_pairs_of(X, rank, pairs, npairs, s, j)
         if twin1 >= 0 or twin2 >= 0 or (dependent and (
                 group_reduce(X, rank, p, q, i, buf) or group_reduce(X, rank, p, s, j, buf)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .flips_z2 import DONE, IMPROVED, STUCK, TARGET
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, delete, drop_pairs_of
 from .rng import next_u64, randint
 
 _ONE = np.uint64(1)
@@ -62,20 +62,6 @@ def rebuild_pairs(P, N, rank, pairs, npairs):
 
 
 @njit(cache=True)
-def _drop_pairs_of(pairs, npairs, p, t):
-    n = npairs[p]
-    k = 0
-    while k < n:
-        if pairs[p, k, 0] == t or pairs[p, k, 1] == t:
-            n -= 1
-            pairs[p, k, 0] = pairs[p, n, 0]
-            pairs[p, k, 1] = pairs[p, n, 1]
-        else:
-            k += 1
-    npairs[p] = n
-
-
-@njit(cache=True)
 def _add_pairs_of(P, N, rank, pairs, npairs, p, t):
     """Append the pairs of term t in position p; return a term equal to t up to
     sign in another position as well (a possible merge), or -1."""
@@ -96,17 +82,6 @@ def _add_pairs_of(P, N, rank, pairs, npairs, p, t):
                 twin = k
     npairs[p] = n
     return twin
-
-
-@njit(cache=True)
-def _delete(P, N, rank, t):
-    last = rank - 1
-    for p in range(3):
-        P[p, t] = P[p, last]
-        N[p, t] = N[p, last]
-        P[p, last] = 0
-        N[p, last] = 0
-    return last
 
 
 @njit(cache=True)
@@ -143,14 +118,16 @@ def reduce_all(P, N, rank):
         while t < rank:
             if ((P[0, t] | N[0, t]) == 0 or (P[1, t] | N[1, t]) == 0
                     or (P[2, t] | N[2, t]) == 0):
-                rank = _delete(P, N, rank, t)
+                delete(N, rank, t)
+                rank = delete(P, rank, t)
                 changed = True
             else:
                 t += 1
         for i in range(rank):
             for j in range(i + 1, rank):
                 if _try_merge(P, N, i, j):
-                    rank = _delete(P, N, rank, j)
+                    delete(N, rank, j)
+                    rank = delete(P, rank, j)
                     changed = True
                     break
             if changed:
@@ -258,9 +235,9 @@ def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_bel
             rebuild_pairs(P, N, rank, pairs, npairs)
             since = 0
             continue
-        _drop_pairs_of(pairs, npairs, q, i)
+        drop_pairs_of(pairs, npairs, q, i)
         twin1 = _add_pairs_of(P, N, rank, pairs, npairs, q, i)
-        _drop_pairs_of(pairs, npairs, s, j)
+        drop_pairs_of(pairs, npairs, s, j)
         twin2 = _add_pairs_of(P, N, rank, pairs, npairs, s, j)
         merged = False
         if twin1 >= 0:

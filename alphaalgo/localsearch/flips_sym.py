@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, delete  # delete: an orbit is a column
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, delete, two_terms  # an orbit is a column
 from .rng import next_u64, randint
 
 
@@ -154,10 +154,7 @@ def plus_transition(X, orbits, cap, rng, tries=64):
     if orbits < 2 or orbits >= cap:
         return orbits
     for _ in range(tries):
-        r1 = randint(rng, orbits)
-        r2 = randint(rng, orbits - 1)
-        if r2 >= r1:
-            r2 += 1
+        r1, r2 = two_terms(rng, orbits)
         a = randint(rng, 3)
         b = randint(rng, 3)
         x, y, z = X[a, r1], X[(a + 1) % 3, r1], X[(a + 2) % 3, r1]

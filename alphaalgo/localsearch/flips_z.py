@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, drop_pairs_of
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, drop_pairs_of, pick_pair, two_terms
 from .rng import next_u64, randint
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
@@ -185,10 +185,7 @@ def plus_transition(X, sizes, K, G, rank, cap, bound, rng, tries=64):
     if rank < 2 or rank >= cap:
         return rank
     for _ in range(tries):
-        i = randint(rng, rank)
-        k = randint(rng, rank - 1)
-        if k >= i:
-            k += 1
+        i, k = two_terms(rng, rank)
         p = randint(rng, 3)
         q = (p + 1) % 3
         s = (p + 2) % 3
@@ -268,21 +265,8 @@ def walk(X, sizes, K, G, state, pairs, npairs, rng, max_flips, plateau, max_rank
                 code = STUCK
                 break
             since = 0
-        r = randint(rng, total)
-        if r < npairs[0]:
-            p = 0
-        elif r < npairs[0] + npairs[1]:
-            p = 1
-            r -= npairs[0]
-        else:
-            p = 2
-            r -= npairs[0] + npairs[1]
-        i = pairs[p, r, 0]
-        j = pairs[p, r, 1]
-        bits = next_u64(rng)
-        if bits & np.uint64(1):
-            i, j = j, i
-        mu = 1 if bits & np.uint64(2) else -1
+        p, i, j = pick_pair(pairs, npairs, rng)
+        mu = 1 if next_u64(rng) & np.uint64(1) else -1
         sigma = G[p, i] * G[p, j]
         q = (p + 1) % 3
         s = (p + 2) % 3

@@ -40,6 +40,31 @@ def max_pairs(cap: int) -> int:
     return max(1, cap * (cap - 1) // 2)
 
 
+@njit(cache=True, inline="always")
+def pick_pair(pairs, npairs, rng):
+    """A uniform pair of the three positions' lists: ``(p, i, j)``, in random order."""
+    r = randint(rng, npairs[0] + npairs[1] + npairs[2])
+    p = 0
+    while r >= npairs[p]:
+        r -= npairs[p]
+        p += 1
+    i = pairs[p, r, 0]
+    j = pairs[p, r, 1]
+    if next_u64(rng) & np.uint64(1):
+        return p, j, i
+    return p, i, j
+
+
+@njit(cache=True, inline="always")
+def two_terms(rng, rank):
+    """Two distinct uniform indices below ``rank`` (≥ 2)."""
+    i = randint(rng, rank)
+    k = randint(rng, rank - 1)
+    if k >= i:
+        k += 1
+    return i, k
+
+
 @njit(cache=True)
 def rebuild_pairs(X, rank, pairs, npairs):
     """List every pair of live terms equal in each position, from scratch."""
@@ -187,10 +212,7 @@ def plus_transition(X, rank, cap, rng, tries=64):
     if rank < 2 or rank >= cap:
         return rank
     for _ in range(tries):
-        i = randint(rng, rank)
-        k = randint(rng, rank - 1)
-        if k >= i:
-            k += 1
+        i, k = two_terms(rng, rank)
         if X[0, i] == X[0, k] or X[1, i] == X[1, k] or X[2, i] == X[2, k]:
             continue
         p = randint(rng, 3)
@@ -259,19 +281,7 @@ def walk(X, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_below,
                 code = STUCK
                 break
             since = 0
-        r = randint(rng, total)
-        if r < npairs[0]:
-            p = 0
-        elif r < npairs[0] + npairs[1]:
-            p = 1
-            r -= npairs[0]
-        else:
-            p = 2
-            r -= npairs[0] + npairs[1]
-        i = pairs[p, r, 0]
-        j = pairs[p, r, 1]
-        if next_u64(rng) & np.uint64(1):
-            i, j = j, i
+        p, i, j = pick_pair(pairs, npairs, rng)
         q = (p + 1) % 3
         s = (p + 2) % 3
         X[q, i] ^= X[q, j]

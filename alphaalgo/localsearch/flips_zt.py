@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, delete, drop_pairs_of
+from .flips_z2 import DONE, IMPROVED, STUCK, TARGET, delete, drop_pairs_of, pick_pair, two_terms
 from .rng import next_u64, randint
 
 _ONE = np.uint64(1)
@@ -143,10 +143,7 @@ def plus_transition(P, N, rank, cap, rng, tries=64):
     if rank < 2 or rank >= cap:
         return rank
     for _ in range(tries):
-        i = randint(rng, rank)
-        k = randint(rng, rank - 1)
-        if k >= i:
-            k += 1
+        i, k = two_terms(rng, rank)
         p = randint(rng, 3)
         q = (p + 1) % 3
         s = (p + 2) % 3
@@ -200,21 +197,8 @@ def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_bel
                 code = STUCK
                 break
             since = 0
-        r = randint(rng, total)
-        if r < npairs[0]:
-            p = 0
-        elif r < npairs[0] + npairs[1]:
-            p = 1
-            r -= npairs[0]
-        else:
-            p = 2
-            r -= npairs[0] + npairs[1]
-        i = pairs[p, r, 0]
-        j = pairs[p, r, 1]
-        bits = next_u64(rng)
-        if bits & _ONE:
-            i, j = j, i
-        mu = 1 if bits & np.uint64(2) else -1
+        p, i, j = pick_pair(pairs, npairs, rng)
+        mu = 1 if next_u64(rng) & _ONE else -1
         sigma = _same(P, N, p, i, j)
         q = (p + 1) % 3
         s = (p + 2) % 3

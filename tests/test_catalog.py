@@ -18,7 +18,26 @@ def test_index_lists_every_file(index):
     root = catalog.kernels_dir()
     files = sorted(p.relative_to(root).as_posix() for p in (root / "schemes").glob("*.json"))
     assert sorted(e.file for e in index) == files
-    assert len(index) == 113 + 7
+    engine = [e for e in index if e.id.startswith(catalog.ENGINE_PREFIX)]
+    assert len(index) == 113 + 7 + len(engine)
+
+
+def test_kernels_ship_the_engines_own_best_for_every_shape_up_to_5(index):
+    """Every shape 2 ≤ n ≤ m ≤ p ≤ 5 has a scheme the engine found itself over Z, verified,
+    its provenance the command and seed that found it (and no Z2 one unless lower)."""
+    engine = [e for e in index if e.id.startswith(catalog.ENGINE_PREFIX)]
+    shapes = {(n, m, p) for n in range(2, 6) for m in range(n, 6) for p in range(m, 6)}
+    assert {e.shape for e in engine if e.ring == "Z"} == shapes
+    z = {e.shape: e.rank for e in engine if e.ring == "Z"}
+    for e in engine:
+        rec = formats.read_scheme(catalog.kernels_dir() / e.file)
+        assert rec.provenance["source"].startswith("alphaalgo")
+        command = rec.provenance["command"]
+        assert command.startswith("alphaalgo improve") and "--shape" in command  # from scratch
+        assert isinstance(rec.provenance["seed"], int)
+        assert tensors.verify(rec.scheme, e.ring).valid
+        if e.ring == "Z2":
+            assert e.rank < z[e.shape]
 
 
 def test_every_shipped_scheme_verifies_and_matches_its_index_row(index):

@@ -238,3 +238,31 @@ def test_workers_reach_the_target_and_bad_workers_exit_2(tmp_path, capsys):
     code, _, err = run(capsys, "improve", "--shape", "3,3,3", "--ring", "Z2", "--workers", "0",
                        "--out", str(tmp_path / "x.json"))
     assert code == 2 and "--workers" in err and not (tmp_path / "x.json").exists()
+
+
+def test_store_feeds_constructions_for_larger_shapes(tmp_path, capsys, monkeypatch):
+    """--store keeps each result; a later run from scratch on a larger shape starts from a
+    construction of what the store holds (here ⟨2,2,2⟩ 7 side by side: ⟨2,2,4⟩ 14) and
+    never reads the catalogue."""
+    from alphaalgo.store import Store
+
+    empty = tmp_path / "no-kernels"
+    empty.mkdir()
+    monkeypatch.setenv("ALPHAALGO_KERNELS", str(empty))
+    db = tmp_path / "r.sqlite"
+    for shape, target in (("2,2,2", "7"), ("2,2,4", "14")):
+        out = tmp_path / f"{shape}.json"
+        code, stdout, _ = run(capsys, "improve", "--shape", shape, "--ring", "Z2", "--target-rank",
+                              target, "--store", str(db), "--workers", "1", "--time-limit", "60",
+                              "--quiet", "--out", str(out))
+        assert code == 0, stdout
+    rec = formats.read_scheme(tmp_path / "2,2,4.json")
+    assert rec.scheme.rank == 14 and rec.provenance["input"].startswith("construction from")
+    assert "--store" in rec.provenance["command"]
+    with Store(db, readonly=True) as st:
+        assert {(tuple(r["shape"]), r["best_rank"]) for r in st.best_ranks()} == {
+            ((2, 2, 2), 7), ((2, 2, 4), 14)}
+    same = tmp_path / "s.json"
+    code, _, err = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z2", "--store",
+                       str(same), "--out", str(same))
+    assert code == 2 and "two outputs name the same file" in err and not same.exists()

@@ -40,11 +40,14 @@ three that are flipped together.  From scratch it starts from the schoolbook
 terms grouped that way; over Z the Z2 walk's new bests are Hensel-lifted.
 
 With --store PATH every result is also kept in that store (verified), and a
-search from scratch starts from the lowest-rank scheme that one move between
-shapes makes from the store's schemes, when that beats the schoolbook
-scheme: a scheme of the shape itself, a projection of a larger one, two
-smaller ones side by side, or a smaller one extended by a slice (any
-orientation).  So runs on small shapes feed runs on larger ones.
+search from scratch also walks from the lowest-rank scheme that one move
+between shapes makes from the store's schemes, when that beats the
+schoolbook scheme: a scheme of the shape itself, a projection of a larger
+one, two smaller ones side by side, or a smaller one extended by a slice
+(any orientation).  The construction and the schoolbook scheme share the
+budget (in turn with one worker, alternate workers with several): a low
+start is not always the better one.  So runs on small shapes feed runs on
+larger ones.
 
 With --minimize additions (--ring Z) the rank is kept and the walk looks for
 fewer additions instead: same-rank flips and random basis changes, each
@@ -234,8 +237,11 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                 config = symmetric.search_config(start.rank)
             else:
                 config = localsearch.SearchConfig(bound=1) if ternary else None
+            starts = [start]
+            if record.name.startswith("construction"):  # not always the better start:
+                starts.append(tensors.naive_scheme(*start.shape, ring=start.ring))  # walk both
             result = localsearch.parallel_search(
-                start, workers=args.workers, ring="Z2" if lift else _held(args.ring),
+                starts, workers=args.workers, ring="Z2" if lift else _held(args.ring),
                 target_rank=args.target_rank, time_limit=args.time_limit,
                 max_flips=args.max_flips, seed=args.seed,
                 method="flips" if ternary else args.method, lift=lift,
@@ -261,7 +267,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                    f"{result.restarts} restarts)")
     _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, store, {
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
-        "start_rank": start.rank, "flips": flips, "seconds": seconds,
+        "start_rank": start.rank if result is None else result.start_rank,
+        "flips": flips, "seconds": seconds,
         "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok),
         "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history]})
     print(summary + f"; wrote {out}")
@@ -281,8 +288,9 @@ def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, sc
     source = str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape))
     if args.symmetric and not args.file:
         source += " (cyclic-invariant)"
-    if "construction" in record.name:
-        source = f"{record.provenance['source']}, rank {start.rank}"
+    if record.name.startswith("construction"):
+        source = (f"{record.provenance['source']}, rank {start.rank}, and the schoolbook "
+                  f"scheme (walked in turn, or by alternate workers)")
     provenance = {**provenance, "input": source, "input_name": record.name, "seed": args.seed,
                   "command": _command(args)}
     try:

@@ -1,7 +1,7 @@
 """Several walkers at once, one process each: ``search`` on K cores.
 
 Worker i runs :func:`.walk.search` with seed ``seed + i`` and the same
-settings; the first to reach the target rank stops the others, and the result
+settings (from start ``i mod len(starts)`` when several starts are given); the first to reach the target rank stops the others, and the result
 is the lowest-rank scheme of all (ties: the lowest worker index).  Processes
 are forked after the kernels are loaded in the parent, so a worker starts
 walking at once.  With a flip budget and no target the result does not
@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue as queue_mod
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from ..tensors import Scheme
 from .walk import LiftError, ProgressFn, SearchResult, search
@@ -38,28 +38,34 @@ def _worker(index: int, scheme: Scheme, seed: int, kwargs: dict[str, Any], share
         results.put((index, "error", f"{type(exc).__name__}: {exc}"))
 
 
-def parallel_search(scheme: Scheme, *, workers: int, seed: int = 0,
+def parallel_search(scheme: Scheme | Sequence[Scheme], *, workers: int, seed: int = 0,
                     progress: ProgressFn | None = None, **kwargs: Any) -> SearchResult:
     """:func:`.walk.search` in ``workers`` processes (seeds ``seed .. seed+workers-1``);
-    the other arguments are ``search``'s.  ``workers == 1`` is ``search`` itself."""
+    the other arguments are ``search``'s.  ``scheme`` may be a list of starts (worker i
+    walks from ``scheme[i % len]``; with one worker they share the budget in turn).
+    ``workers == 1`` with one start is ``search`` itself."""
     if workers < 1:
         raise ValueError(f"workers must be ≥ 1, got {workers}")
     if kwargs.get("time_limit") is None and kwargs.get("max_flips") is None:
         raise ValueError("give a time limit or a number of flips")
+    starts = [scheme] if isinstance(scheme, Scheme) else list(scheme)
     if workers == 1:
-        return search(scheme, seed=seed, progress=progress, **kwargs)
+        return _in_turn(starts, seed, progress, kwargs)
+    scheme = starts[0]
     # load the kernels (and check the arguments) here, once, before forking
     warm = {k: v for k, v in kwargs.items() if k not in ("time_limit", "max_flips")}
-    try:
-        search(scheme, seed=seed, max_flips=1, **warm)
-    except LiftError:
-        pass
+    for start in starts:
+        try:
+            search(start, seed=seed, max_flips=1, **warm)
+        except LiftError:
+            pass
     ctx = mp.get_context("fork")
     shared = ctx.Array("q", [scheme.rank, 0] * workers, lock=False)
     stop = ctx.Event()
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(i, scheme, seed + i, kwargs, shared, stop, results),
-                         daemon=True) for i in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(i, starts[i % len(starts)], seed + i, kwargs,
+                                               shared, stop, results), daemon=True)
+             for i in range(workers)]
     t0 = time.monotonic()
     for p in procs:
         p.start()
@@ -80,6 +86,35 @@ def parallel_search(scheme: Scheme, *, workers: int, seed: int = 0,
             p.join(timeout=30)
             if p.is_alive():
                 p.terminate()
+    return _merge(got, workers, time.monotonic() - t0)
+
+
+def _in_turn(starts: list[Scheme], seed: int, progress: ProgressFn | None,
+             kwargs: dict[str, Any]) -> SearchResult:
+    """One walker: each start gets an equal share of the budget, in turn, until one
+    reaches the target."""
+    if len(starts) == 1:
+        return search(starts[0], seed=seed, progress=progress, **kwargs)
+    share = dict(kwargs)
+    for key in ("time_limit", "max_flips"):
+        if kwargs.get(key) is not None:
+            share[key] = kwargs[key] / len(starts) if key == "time_limit" else max(
+                1, kwargs[key] // len(starts))
+    got: dict[int, tuple[str, Any]] = {}
+    t0 = time.monotonic()
+    for i, start in enumerate(starts):
+        try:
+            res = search(start, seed=seed + i, progress=progress, **share)
+            got[i] = ("ok", res)
+            if res.reached_target:
+                break
+        except LiftError as exc:
+            got[i] = ("lift", (str(exc), exc.schemes))
+    return _merge(got, len(got), time.monotonic() - t0)
+
+
+def _merge(got: dict[int, tuple[str, Any]], workers: int, seconds: float) -> SearchResult:
+    """The best of the walkers' results (ties: the lowest index), flips and restarts summed."""
     errors = [payload for kind, payload in got.values() if kind == "error"]
     if errors:
         raise RuntimeError(f"a search worker failed: {errors[0]}")
@@ -91,7 +126,7 @@ def parallel_search(scheme: Scheme, *, workers: int, seed: int = 0,
         raise LiftError(message, list(schemes))
     _, best = min(done, key=lambda item: (item[1].scheme.rank, item[0]))
     return SearchResult(scheme=best.scheme, pool=best.pool, start_rank=best.start_rank,
-                        flips=sum(r.flips for _, r in done), seconds=time.monotonic() - t0,
+                        flips=sum(r.flips for _, r in done), seconds=seconds,
                         restarts=sum(r.restarts for _, r in done),
                         reached_target=any(r.reached_target for _, r in done),
                         history=best.history, walk_rank=min(r.walk_rank for _, r in done))

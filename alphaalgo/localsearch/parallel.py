@@ -4,7 +4,8 @@ Worker i runs :func:`.walk.search` with seed ``seed + i`` and the same
 settings (from start ``i mod len(starts)`` when several starts are given); the first to reach the target rank stops the others, and the result
 is the lowest-rank scheme of all (ties: the lowest worker index).  Processes
 are forked after the kernels are loaded in the parent, so a worker starts
-walking at once.  With a flip budget and no target the result does not
+walking at once; before that the parent walks ``QUICK_FLIPS`` flips itself and
+returns at once if they reach the target (small problems never fork).  With a flip budget and no target the result does not
 depend on timing; with a time limit or a target it can (which worker gets
 there first).
 """
@@ -18,6 +19,10 @@ from typing import Any, Sequence
 
 from ..tensors import Scheme
 from .walk import LiftError, ProgressFn, SearchResult, search
+
+
+QUICK_FLIPS = 1_000_000
+"""Flips walked in the parent before forking (a fraction of a second)."""
 
 
 def _worker(index: int, scheme: Scheme, seed: int, kwargs: dict[str, Any], shared, stop,
@@ -52,11 +57,15 @@ def parallel_search(scheme: Scheme | Sequence[Scheme], *, workers: int, seed: in
     if workers == 1:
         return _in_turn(starts, seed, progress, kwargs)
     scheme = starts[0]
-    # load the kernels (and check the arguments) here, once, before forking
+    # First a short walk here, which also loads the kernels before forking: a small
+    # problem is solved before any process starts.
     warm = {k: v for k, v in kwargs.items() if k not in ("time_limit", "max_flips")}
-    for start in starts:
+    quick_flips = min(kwargs.get("max_flips") or QUICK_FLIPS, QUICK_FLIPS)
+    for i, start in enumerate(starts):
         try:
-            search(start, seed=seed, max_flips=1, **warm)
+            quick = search(start, seed=seed, max_flips=quick_flips if i == 0 else 1, **warm)
+            if i == 0 and quick.reached_target:
+                return quick
         except LiftError:
             pass
     ctx = mp.get_context("fork")

@@ -8,6 +8,8 @@
   ``learner_on="gpu"``) holding parameters, optimiser state and replay;
 - local search: tasks refining the agent's new schemes, at most
   ``localsearch_workers`` at once;
+- ``alphaalgo improve --backend ray`` (:func:`ray_search`): K walkers as
+  local-search tasks of one CPU each, spread over the nodes;
 - benchmarks: when the preset's speed weight λ > 0, each new scheme is timed by
   a task placed by resources (``bench_on``: ``cpu``, ``gpu``, or
   ``resource:NAME`` for a custom resource naming a TPU host or a CPU model),
@@ -28,7 +30,7 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 
 from .executors import BENCH, PLAY, LOCALSEARCH, Done, Executor, Job, bench_scheme, localsearch_job
@@ -182,6 +184,59 @@ def _localsearch_task(scheme: Scheme, seconds: float, seed: int, target_rank: in
                       speed: bool = False):
     t = time.monotonic()
     return localsearch_job(scheme, seconds, seed, target_rank, speed), _node(), time.monotonic() - t
+
+
+def _search_task(start: Scheme, seed: int, kwargs: dict):
+    """One walker of :func:`ray_search` (the errors come back as data)."""
+    from .localsearch import LiftError, search
+
+    t = time.monotonic()
+    try:
+        out: tuple = ("ok", search(start, seed=seed, **kwargs))
+    except LiftError as exc:
+        out = ("lift", (str(exc), exc.schemes))
+    except ValueError as exc:
+        out = ("error", f"{type(exc).__name__}: {exc}")
+    return out, _node(), time.monotonic() - t
+
+
+def ray_search(starts: Sequence[Scheme], *, workers: int, seed: int = 0,
+               address: str | None = None, progress: Callable | None = None,
+               log: Callable[[str], None] = print, **kwargs: Any):
+    """:func:`alphaalgo.localsearch.parallel_search` on a Ray cluster: ``workers``
+    local-search tasks of one CPU each (seeds ``seed ..``, start ``i mod len``), placed
+    by Ray like the campaign's local-search jobs; the first to reach the target rank
+    cancels the rest.  Returns ``(SearchResult, {node: walkers})``."""
+    from .localsearch.parallel import merge_results
+
+    connect(address)
+    target = kwargs.get("target_rank")
+    task = ray.remote(_search_task).options(num_cpus=1, scheduling_strategy="SPREAD")
+    refs = {task.remote(starts[i % len(starts)], seed + i, kwargs): i for i in range(workers)}
+    log(f"ray: {workers} walker(s) on a cluster of {ray.cluster_resources().get('CPU', 0):g} CPUs")
+    got: dict[int, tuple[str, Any]] = {}
+    nodes: dict[str, int] = {}
+    t0 = time.monotonic()
+    while refs:
+        ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+        for ref in ready:
+            i = refs.pop(ref)
+            try:
+                (kind, payload), node, _ = ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                got[i] = ("error", f"{type(exc).__name__}: {exc}")
+                continue
+            got[i] = (kind, payload)
+            nodes[node] = nodes.get(node, 0) + 1
+            if kind == "ok" and target is not None and payload.scheme.rank <= target:
+                for other in refs:
+                    ray.cancel(other, force=True)
+                refs.clear()
+        done = [p for k, p in got.values() if k == "ok"]
+        if progress is not None and done:
+            progress(min(r.scheme.rank for r in done), sum(r.flips for r in done),
+                     time.monotonic() - t0)
+    return merge_results(got, len(got), time.monotonic() - t0), nodes
 
 
 def _bench_task(scheme: Scheme, backend: str, size, dtype: str, repeats: int):

@@ -266,3 +266,14 @@ def test_store_feeds_constructions_for_larger_shapes(tmp_path, capsys, monkeypat
     code, _, err = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z2", "--store",
                        str(same), "--out", str(same))
     assert code == 2 and "two outputs name the same file" in err and not same.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ray-address", "127.0.0.1:1"], "--ray-address: only with --backend ray"),
+    (["--backend", "ray", "--ray-address", "127.0.0.1:1"], "cannot reach a Ray cluster"),
+])
+def test_ray_backend_bad_input_exit_2(tmp_path, capsys, argv, message):
+    out = tmp_path / "s.json"
+    code, _, err = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z2", *argv,
+                       "--out", str(out))
+    assert code == 2 and message in err and not out.exists()

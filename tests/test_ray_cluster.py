@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from alphaalgo import formats, tensors
 from alphaalgo.loopback import run_in_loopback_cluster
 from alphaalgo.presets import agents_dir
 from alphaalgo.store import Store
@@ -54,6 +55,11 @@ def test_discover_on_a_two_node_cluster(folder):
         discover + ["--time-limit", "5", "--bench-on", "resource:tpu-v9"],
         # The campaign goes on from its checkpoint.
         discover + ["--time-limit", "10", "--actors", "1", "--resume"],
+        # improve's walkers as tasks spread over the nodes (a flip budget: all four finish).
+        [sys.executable, "-c", "import sys; from alphaalgo.cli import main; sys.exit(main())",
+         "improve", "--shape", "3,3,3", "--ring", "Z2", "--max-flips", "3000000", "--workers",
+         "4", "--backend", "ray", "--ray-address", "{address}", "--quiet", "--out",
+         str(folder / "s333.json")],
     ], folder, worker_resources={"bench_node": 1}, timeout=1500, env=env)  # a safety net only
     logs = {p.name: p.read_text(errors="replace")[-3000:] for p in folder.glob("*.txt")}
     logs.update({p.name: p.read_text(errors="replace")[-2000:] for p in folder.glob("*.log")})
@@ -78,6 +84,12 @@ def test_discover_on_a_two_node_cluster(folder):
             assert row["result"]["max_rel_error"] < 1e-10
     resumed = logs["cmd2.txt"]
     assert (folder / "cmd2.rc").read_text().strip() == "0", resumed
+    walked = logs["cmd3.txt"]
+    assert (folder / "cmd3.rc").read_text().strip() == "0", walked
+    ran_on = next(line for line in walked.splitlines() if line.startswith("ray walkers ran on:"))
+    assert len(ran_on.split(":", 1)[1].split(",")) == 2, ran_on  # both nodes walked
+    rec = formats.read_scheme(folder / "s333.json")
+    assert tensors.verify(rec.scheme, "Z2").valid and "--backend ray" in rec.provenance["command"]
     assert f"resumed campaign {camp['id']} from step" in resumed, resumed
     with Store(store, readonly=True) as s:
         assert len(s.campaigns()) == 1 and s.integrity_check() == "ok"

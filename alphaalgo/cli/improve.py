@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from .. import formats, tensors
@@ -58,7 +59,9 @@ flip finds one, is taken too.
 The best scheme is verified exactly and written to --out (format by
 extension: .json, .npz, .txt/.exp) whether or not the target was reached.
 --workers K runs K walkers at once (default: one per core), seeds N to
-N+K-1.  The same --seed and --workers make the same walks (the time limit,
+N+K-1; with --backend ray they are tasks on a Ray cluster (--ray-address,
+or Ray started on this machine), spread over its nodes, for the long runs
+of large shapes.  The same --seed and --workers make the same walks (the time limit,
 and with K > 1 which walker reaches the target first, only decide where
 they stop; with --max-flips and no target the result is fixed).
 
@@ -112,6 +115,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="K",
                    help="walkers at once, one core each, seeds N..N+K-1 (default: all cores); "
                         "the first to reach the target stops the others")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="where the --workers walkers run: this machine's cores (default), or "
+                        "tasks on a Ray cluster (pip install 'alphaalgo[distributed]')")
+    p.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                   help="with --backend ray: the cluster to join (default: start Ray here)")
     p.add_argument("--symmetric", action="store_true",
                    help="walk cyclic-invariant schemes of a square shape by orbit flips "
                         "(--ring Z2, or Z by lifting)")
@@ -185,6 +193,10 @@ def run(args: argparse.Namespace) -> int:
         if args.shape is not None and len(set(args.shape)) != 1:
             raise UsageError(f"--symmetric needs a square shape n,n,n, got "
                              f"{','.join(map(str, args.shape))}")
+    if args.ray_address is not None and args.backend != "ray":
+        raise UsageError("--ray-address: only with --backend ray")
+    if args.backend == "ray" and args.minimize != "rank":
+        raise UsageError("--backend ray runs rank searches; not with --minimize additions")
     if args.blocks is not None and not (args.symmetric and args.file is None):
         raise UsageError("--blocks chooses the fixed terms of --symmetric from scratch "
                          "(with --shape and no FILE)")
@@ -240,12 +252,14 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             starts = [start]
             if record.name.startswith("construction"):  # not always the better start:
                 starts.append(tensors.naive_scheme(*start.shape, ring=start.ring))  # walk both
-            result = localsearch.parallel_search(
-                starts, workers=args.workers, ring="Z2" if lift else _held(args.ring),
-                target_rank=args.target_rank, time_limit=args.time_limit,
-                max_flips=args.max_flips, seed=args.seed,
-                method="flips" if ternary else args.method, lift=lift,
-                progress=progress.update, config=config)
+            how = dict(ring="Z2" if lift else _held(args.ring), target_rank=args.target_rank,
+                       time_limit=args.time_limit, max_flips=args.max_flips,
+                       method="flips" if ternary else args.method, lift=lift, config=config)
+            if args.backend == "ray":
+                result = _on_ray(args, starts, how, progress)
+            else:
+                result = localsearch.parallel_search(starts, workers=args.workers, seed=args.seed,
+                                                     progress=progress.update, **how)
         except localsearch.LiftError as exc:
             result, lifted_ok = None, False
             unlifted = exc.schemes[0]
@@ -274,6 +288,24 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
+
+
+def _on_ray(args: argparse.Namespace, starts: list, how: dict, progress: "_Progress"):
+    """The walkers as tasks on a Ray cluster; a cluster that cannot be used is bad input."""
+    try:
+        from .. import distributed
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        result, nodes = distributed.ray_search(starts, workers=args.workers, seed=args.seed,
+                                               address=args.ray_address,
+                                               progress=progress.update,
+                                               log=lambda m: print(m, file=sys.stderr), **how)
+    except distributed.ClusterError as exc:
+        raise UsageError(str(exc)) from None
+    print("ray walkers ran on: " + ", ".join(f"{n} ×{k}" for n, k in sorted(nodes.items())),
+          file=sys.stderr)
+    return result
 
 
 def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, scheme,
@@ -349,6 +381,8 @@ def _command(args: argparse.Namespace) -> str:
         parts.append("--lift")
     if args.symmetric:
         parts.append("--symmetric")
+    if args.backend != "local":
+        parts += ["--backend", args.backend]
     return " ".join(parts + ["--out", str(args.out)])
 
 

@@ -95,7 +95,7 @@ def parallel_search(scheme: Scheme | Sequence[Scheme], *, workers: int, seed: in
             p.join(timeout=30)
             if p.is_alive():
                 p.terminate()
-    return _merge(got, workers, time.monotonic() - t0)
+    return merge_results(got, workers, time.monotonic() - t0)
 
 
 def _in_turn(starts: list[Scheme], seed: int, progress: ProgressFn | None,
@@ -119,10 +119,10 @@ def _in_turn(starts: list[Scheme], seed: int, progress: ProgressFn | None,
                 break
         except LiftError as exc:
             got[i] = ("lift", (str(exc), exc.schemes))
-    return _merge(got, len(got), time.monotonic() - t0)
+    return merge_results(got, len(got), time.monotonic() - t0)
 
 
-def _merge(got: dict[int, tuple[str, Any]], workers: int, seconds: float) -> SearchResult:
+def merge_results(got: dict[int, tuple[str, Any]], workers: int, seconds: float) -> SearchResult:
     """The best of the walkers' results (ties: the lowest index), flips and restarts summed."""
     errors = [payload for kind, payload in got.values() if kind == "error"]
     if errors:

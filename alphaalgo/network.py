@@ -230,26 +230,30 @@ class AgentNet(hk.Module):
         return total
 
     def sample(self, ctx: jax.Array, pooled: jax.Array, k: int, rng: jax.Array,
-               temperature: float = 1.0) -> tuple[jax.Array, jax.Array]:
-        """K sampled actions ``int8 (B, K, A)`` and their ``log π`` ``(B, K)``."""
+               temperature: float = 1.0) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """K actions sampled from β = π tempered token by token: ``int8 (B, K, A)``,
+        their ``log π`` ``(B, K)`` and their ``log β`` ``(B, K)`` (equal at temperature 1)."""
         tok = self.tok
         b = ctx.shape[0]
         emb, pos = self._embeddings()
         prefix = jnp.zeros((b, k, self.c.width), jnp.float32)
         zero_before = jnp.ones((b, k), bool)
         total = jnp.zeros((b, k), jnp.float32)
+        total_beta = jnp.zeros((b, k), jnp.float32)
         tokens = []
         for t in range(tok.length):
             logits = self._decode(ctx, pooled, prefix + pos[t])      # (B,K,V)
             lg = jnp.where(tok.mask(t, zero_before), logits, NEG)
             lp = jax.nn.log_softmax(lg, axis=-1)
             rng, sub = jax.random.split(rng)
-            choice = jax.random.categorical(sub, lp / temperature, axis=-1)
+            lb = jax.nn.log_softmax(lp / temperature, axis=-1)
+            choice = jax.random.categorical(sub, lb, axis=-1)
             total = total + jnp.take_along_axis(lp, choice[..., None], axis=-1)[..., 0]
+            total_beta = total_beta + jnp.take_along_axis(lb, choice[..., None], axis=-1)[..., 0]
             prefix = prefix + emb[t][choice]
             zero_before = tok.next_zero_before(t, zero_before, choice)
             tokens.append(choice)
-        return tok.decode(jnp.stack(tokens, axis=-1)), total
+        return tok.decode(jnp.stack(tokens, axis=-1)), total, total_beta
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,7 +261,8 @@ class Agent:
     """Pure functions of the network for one game configuration.
 
     ``init(rng) -> params``; ``evaluate(params, rng, residual, last_actions, step, k)
-    -> (actions int8 (B,K,A), logp (B,K), quantiles (B,Q))``; ``score(params,
+    -> (actions int8 (B,K,A), log π (B,K), log β (B,K), quantiles (B,Q))`` with β the
+    (tempered) distribution the K actions were drawn from; ``score(params,
     residual, last_actions, step, actions (B,K,A)) -> (logp (B,K), quantiles (B,Q))``.
     """
 
@@ -309,8 +314,8 @@ def _transform(g: GameConfig, c: NetConfig) -> hk.MultiTransformed:
 
         def evaluate(residual, last_actions, step, k, temperature):
             ctx, pooled = net.torso(residual, last_actions, step)
-            acts, logp = net.sample(ctx, pooled, k, hk.next_rng_key(), temperature)
-            return acts, logp, net.value(pooled)
+            acts, logp, logbeta = net.sample(ctx, pooled, k, hk.next_rng_key(), temperature)
+            return acts, logp, logbeta, net.value(pooled)
 
         def score(residual, last_actions, step, actions):
             ctx, pooled = net.torso(residual, last_actions, step)

@@ -4,7 +4,8 @@ mctx needs a fixed number of actions per node, so every node keeps K candidate
 actions (sampled from the policy head when the node is expanded) in its
 embedding, and ``recurrent_fn`` maps the chosen slot to its action, plays it
 exactly with :func:`game.step` and evaluates the network on the new state.
-Duplicate candidates get prior logits of −1e9 (and are invalid at the root);
+The prior over the K slots is sampled MuZero's (β̂/β)·π (:func:`sampled_prior`);
+duplicate candidates get prior logits of −1e9 (and are invalid at the root);
 a finished game is absorbing (discount 0, value 0).  The improved policy over
 the root's K slots is the policy target.
 
@@ -90,14 +91,36 @@ def distinct(actions: jax.Array) -> jax.Array:
     return ~jnp.any(same & earlier, axis=-1)
 
 
+def sampled_prior(actions: jax.Array, logp: jax.Array, logbeta: jax.Array) -> jax.Array:
+    """Sampled MuZero's prior over K sampled actions, as logits ``(B, K)``.
+
+    Hubert et al. (2021) search over the K actions drawn from β with the prior
+    ``(β̂/β)·π``, where β̂ is the empirical distribution of the draws (the count
+    of an action over K).  So the logit of an action's first slot is
+    ``log count + log π − log β`` (``log count`` when β = π, temperature 1) and a
+    repeated action's slot gets −1e9.  Using ``log π`` itself, as this module
+    once did, counts the policy twice: once in which actions were drawn and
+    again in the prior.
+
+    Args:
+      actions: ``int8 (B, K, A)`` the draws.  logp, logbeta: ``(B, K)``.
+    """
+    k = actions.shape[1]
+    same = jnp.all(actions[:, :, None, :] == actions[:, None, :, :], axis=-1)   # (B,K,K)
+    count = jnp.sum(same, axis=-1).astype(jnp.float32)
+    first = ~jnp.any(same & jnp.tril(jnp.ones((k, k), bool), -1), axis=-1)
+    return jnp.where(first, jnp.log(count) + logp - logbeta, NEG)
+
+
 def expand(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState
            ) -> tuple[Node, jax.Array, jax.Array]:
     """Sample K candidates at ``state`` (batched): the node, prior logits ``(B, K)``
-    and the value ``(B,)`` (0 for finished games)."""
-    acts, logp, quantiles = agent.evaluate(params, rng, state.residual, state.last_actions,
-                                           state.step, cfg.num_samples, cfg.temperature)
+    (:func:`sampled_prior`) and the value ``(B,)`` (0 for finished games)."""
+    acts, logp, logbeta, quantiles = agent.evaluate(params, rng, state.residual,
+                                                    state.last_actions, state.step,
+                                                    cfg.num_samples, cfg.temperature)
     valid = distinct(acts)
-    logits = jnp.where(valid, logp, NEG)
+    logits = sampled_prior(acts, logp, logbeta)
     value = jnp.where(state.done, 0.0, risk_value(quantiles, cfg.risk_level))
     return Node(state, acts, valid), logits, value
 

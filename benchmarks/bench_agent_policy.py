@@ -82,8 +82,8 @@ def hits(args: argparse.Namespace) -> dict:
     key = iter(jax.random.split(jax.random.PRNGKey(args.seed), 64))
 
     def share(residuals, remaining, steps) -> float:
-        acts, _, _ = sample(params, next(key), jnp.asarray(np.stack(residuals)), jnp.asarray(steps, jnp.int32))
-        acts = np.asarray(acts)
+        acts = np.asarray(sample(params, next(key), jnp.asarray(np.stack(residuals)),
+                                 jnp.asarray(steps, jnp.int32))[0])
         return float(np.mean([bool({tuple(a) for a in acts[b]} & {tuple(a) for a in rem})
                               for b, rem in enumerate(remaining)]))
 

@@ -16,6 +16,36 @@ def _setup(sizes, ring, coefs, k, sims, max_moves=2, seed=0):
     return cfg, agent, params, search.SearchConfig(num_simulations=sims, num_samples=k, max_considered=k)
 
 
+def test_sampled_prior_is_empirical_counts_times_pi_over_beta():
+    """Sampled MuZero's prior (β̂/β)·π on a hand-computed case: K = 4 draws a, b, a, c."""
+    a, b, c = [1, 0, 1], [0, 1, 1], [1, 1, 0]
+    acts = jnp.asarray([[a, b, a, c]], jnp.int8)
+    logp = jnp.log(jnp.asarray([[0.5, 0.3, 0.5, 0.2]]))
+    # temperature 1: β = π, the prior is the empirical distribution: logits log 2, log 1, –, log 1
+    got = np.asarray(search.sampled_prior(acts, logp, logp))[0]
+    assert np.allclose(got[[0, 1, 3]], np.log([2.0, 1.0, 1.0])) and got[2] <= -1e8
+    # another β (a temperature): each first slot gains log π − log β
+    logbeta = jnp.log(jnp.asarray([[0.4, 0.35, 0.4, 0.25]]))
+    got = np.asarray(search.sampled_prior(acts, logp, logbeta))[0]
+    want = np.log([2 * 0.5 / 0.4, 0.3 / 0.35, 0.2 / 0.25])
+    assert np.allclose(got[[0, 1, 3]], want, atol=1e-6) and got[2] <= -1e8
+
+
+def test_sampling_log_beta_is_the_tempered_distribution():
+    """At temperature 1 log β = log π; at another temperature the draws' log β is
+    that of the tempered distribution, which sums to 1 over all actions."""
+    cfg, agent, params, _ = _setup((1, 1, 2), "Z2", (0, 1), k=256, sims=1)
+    state = jax.vmap(lambda t: game.init(cfg, t))(jnp.ones((1, 1, 1, 2), jnp.int8))
+    for temperature in (1.0, 2.0):
+        acts, logp, logbeta, _ = agent.evaluate(params, jax.random.PRNGKey(3), state.residual,
+                                                state.last_actions, state.step, 256, temperature)
+        if temperature == 1.0:
+            assert np.allclose(logp, logbeta, atol=1e-5)
+        first = np.asarray(search.distinct(acts))[0]
+        assert np.exp(np.asarray(logbeta)[0][first]).sum() <= 1 + 1e-4
+        assert np.exp(np.asarray(logp)[0][first]).sum() <= 1 + 1e-4
+
+
 def test_search_finds_the_move_that_ends_the_game():
     """A rank-1 residual with one move left: with a flat prior (the policy's output
     layer zeroed), the move that reaches zero is chosen and has the largest

@@ -78,7 +78,7 @@ def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, st
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| shape | ring | record | reached | time to reach (s) | start | ternary |",
+    lines = ["| shape | ring | record | reached | time to reach (s) | start | Z result ternary |",
              "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["shape"][0] * r["shape"][1] * r["shape"][2],
                                          r["shape"], r["ring"] != "Z2")):
@@ -86,10 +86,13 @@ def table(rows: list[dict]) -> str:
         hit = reached != "–" and reached <= r["record"]
         when = f"{r['wall_s']:.1f}" if hit else f"not in {r['budget_s']:g}"
         mark = f"**{reached}**" if hit else str(reached)
-        start = str(r.get("start", "")).replace(", rank", " r").replace("construction from ", "constr. ")
-        start = re.sub(r" [^ ]*records[^ ,]*", "", start)
+        start = str(r.get("start", ""))
+        m = re.match(r"construction from .*?, rank (\d+)(, and the schoolbook)?", start)
+        if m:
+            start = f"construction r{m.group(1)}" + (" + schoolbook" if m.group(2) else "")
+        ternary = "–" if r["ring"] == "Z2" else ("yes" if r.get("ternary") else "no")
         lines.append(f"| {','.join(map(str, r['shape']))} | {r['ring']} | {r['record']} | {mark} "
-                     f"| {when} | {start} | {'yes' if r.get('ternary') else 'no'} |")
+                     f"| {when} | {start} | {ternary} |")
     return "\n".join(lines)
 
 

@@ -34,9 +34,10 @@ def test_samples_are_legal_canonical_and_scored_consistently(tiny):
     cfg, agent, params = tiny
     ex = demos.demo_examples(np.random.default_rng(1), cfg, demos.DemoConfig(), 3)
     evaluate = jax.jit(agent.evaluate, static_argnums=5)
-    acts, logp, q = evaluate(params, jax.random.PRNGKey(2), ex.residual,
-                             ex.last_actions, ex.step, 32)
+    acts, logp, logbeta, q = evaluate(params, jax.random.PRNGKey(2), ex.residual,
+                                      ex.last_actions, ex.step, 32)
     assert acts.shape == (3, 32, 12) and logp.shape == (3, 32) and q.shape == (3, 8)
+    np.testing.assert_allclose(np.asarray(logbeta), np.asarray(logp), atol=1e-5)  # temperature 1
     assert np.all(np.asarray(game.is_legal(cfg, acts)))
     np.testing.assert_array_equal(np.asarray(game.canonicalize(cfg, acts)), np.asarray(acts))
     assert np.all(np.asarray(logp) < 0)

@@ -19,7 +19,8 @@ With --records: the published records per shape (best known rank over Q, Z,
 ZT = coefficients in {-1, 0, 1}, and Z2, with their sources) beside the
 engine's own best shipped in kernels/ (found by 'alphaalgo improve', each with
 the command that found it), and with --store beside the best in that store.
-A '*' marks an engine rank that meets the record, 't' a ternary scheme.
+A '*' marks an engine rank that meets the record, 't' a ternary Z scheme
+(coefficients in {-1, 0, 1}: it holds over every ring).
 
 examples:
   alphaalgo catalog --shape 4,4,4
@@ -53,7 +54,7 @@ def _records(args: argparse.Namespace) -> int:
     engine: dict[tuple, tuple[int, bool]] = {}
     for e in shipped:
         key = (tuple(sorted(e.shape)), e.ring)
-        ternary = catalog.load(e).max_abs_coefficient() <= 1
+        ternary = e.ring == "Z" and catalog.load(e).max_abs_coefficient() <= 1
         if key not in engine or e.rank < engine[key][0]:
             engine[key] = (e.rank, ternary)
     stored: dict[tuple, int] = {}

@@ -125,7 +125,12 @@ def reduce_all(P, N, rank):
                 t += 1
         for i in range(rank):
             for j in range(i + 1, rank):
-                if _try_merge(P, N, i, j):
+                equal = 0  # positions where i and j agree up to sign (masks compared inline)
+                for p in range(3):
+                    a, b, c, d = P[p, i], N[p, i], P[p, j], N[p, j]
+                    if (a == c and b == d) or (a == d and b == c):
+                        equal += 1
+                if equal >= 2 and _try_merge(P, N, i, j):
                     delete(N, rank, j)
                     rank = delete(P, rank, j)
                     changed = True

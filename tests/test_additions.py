@@ -136,7 +136,8 @@ def test_choose_fastest_measured_then_fewest_additions(tmp_path):
         _measure(store, st, 1.10, size=1024)
         assert bench.choose_fastest([wi, st], store) == 0
         assert bench.choose_fastest([wi, st], store, device="gpu:elsewhere") == 0  # additions
-    assert tensors.canonical_hash(catalog.best((2, 2, 2), "Z")) == tensors.canonical_hash(wi)
+    best = catalog.best((2, 2, 2), "Z")  # Winograd's, or a shipped scheme as good (15)
+    assert best.rank == 7 and codegen.addition_counts(best)["shared"] == 15
 
 
 def test_export_from_a_store_takes_the_fastest_measured(tmp_path, capsys):

@@ -187,17 +187,11 @@ def _localsearch_task(scheme: Scheme, seconds: float, seed: int, target_rank: in
 
 
 def _search_task(start: Scheme, seed: int, kwargs: dict):
-    """One walker of :func:`ray_search` (the errors come back as data)."""
-    from .localsearch import LiftError, search
+    """One walker of :func:`ray_search` (the outcome comes back as data)."""
+    from .localsearch.parallel import run_walker
 
     t = time.monotonic()
-    try:
-        out: tuple = ("ok", search(start, seed=seed, **kwargs))
-    except LiftError as exc:
-        out = ("lift", (str(exc), exc.schemes))
-    except ValueError as exc:
-        out = ("error", f"{type(exc).__name__}: {exc}")
-    return out, _node(), time.monotonic() - t
+    return run_walker(start, seed, kwargs), _node(), time.monotonic() - t
 
 
 def ray_search(starts: Sequence[Scheme], *, workers: int, seed: int = 0,

@@ -62,7 +62,7 @@ def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, st
     wall = time.perf_counter() - t0
     row = {"shape": list(shape), "ring": ring, "record": record, "budget_s": budget,
            "seed": seed, "symmetric": symmetric, "exit": proc.returncode,
-           "wall_s": round(wall, 2), "command": " ".join(cmd[1:] if len(cmd) == 1 else cmd),
+           "wall_s": round(wall, 2), "command": " ".join(cmd),
            "stdout": proc.stdout.strip()[-400:], "stderr": proc.stderr.strip()[-400:]}
     if proc.returncode in (0, 1) and out.exists():
         rec = formats.read_scheme(out)
@@ -71,9 +71,6 @@ def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, st
                    ternary=bool(rec.scheme.max_abs_coefficient() <= 1),
                    start=rec.provenance.get("input"),
                    search_s=rec.provenance.get("seconds"))
-        m = re.search(r"in ([0-9.]+) s", proc.stdout)
-        if m:
-            row["search_s"] = float(m.group(1))
     return row
 
 

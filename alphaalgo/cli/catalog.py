@@ -69,9 +69,9 @@ def _records(args: argparse.Namespace) -> int:
         row = {"shape": list(shape), **{r: rec.rank(r) for r in records.RINGS},
                "sources": {r: rec.source_of(r) for r in records.RINGS}}
         for ring in ("Z", "Z2"):
-            got = engine.get((shape, ring))
-            if ring == "Z2" and (got is None or (engine.get((shape, "Z")) or (10**9,))[0] <= got[0]):
-                got = engine.get((shape, "Z"))  # a Z scheme holds mod 2
+            # a Z scheme holds mod 2 too (on a tie the Z scheme is shown)
+            keys = [(shape, "Z")] + ([(shape, "Z2")] if ring == "Z2" else [])
+            got = min((engine[k] for k in keys if k in engine), key=lambda x: x[0], default=None)
             row[f"engine_{ring}"] = None if got is None else got[0]
             row[f"engine_{ring}_ternary"] = bool(got and got[1])
             if args.store:

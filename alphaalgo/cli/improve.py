@@ -135,18 +135,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _read_start(args: argparse.Namespace, store=None) -> formats.SchemeRecord:
+def _read_start(args: argparse.Namespace, store=None
+                ) -> tuple[formats.SchemeRecord, list[tensors.Scheme]]:
+    """The start (its provenance ``source`` says where it came from, as the result's
+    ``input`` will) and the schemes to walk from."""
     if args.file is not None:
         try:
-            return formats.read_scheme(args.file, ring=_held(args.ring), shape=args.shape,
-                                       key=args.key)
+            record = formats.read_scheme(args.file, ring=_held(args.ring), shape=args.shape,
+                                         key=args.key)
         except formats.FormatError as exc:
             raise UsageError(str(exc)) from None
+        return record, [record.scheme]
     n, m, p = args.shape
     try:  # sizes before memory: the schoolbook scheme has n·m·p terms
         limits.check_rank(n * m * p, (n * m, m * p, p * n))
     except ValueError as exc:
         raise UsageError(f"--shape {n},{m},{p}: {exc}") from None
+    schoolbook = f"schoolbook {n},{m},{p}"
     if args.symmetric:
         from ..localsearch import symmetric
 
@@ -154,8 +159,10 @@ def _read_start(args: argparse.Namespace, store=None) -> formats.SchemeRecord:
             blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
-        return formats.SchemeRecord(f"symmetric start {n}x{n}x{n}", symmetric.start(n, blocks),
-                                    {"source": "schoolbook, cyclic-invariant"})
+        start = symmetric.start(n, blocks)
+        return (formats.SchemeRecord(f"symmetric start {n}x{n}x{n}", start,
+                                     {"source": schoolbook + " (cyclic-invariant)"}), [start])
+    naive = tensors.naive_scheme(n, m, p, _held(args.ring))
     if store is not None:
         from .. import constructions
 
@@ -165,10 +172,12 @@ def _read_start(args: argparse.Namespace, store=None) -> formats.SchemeRecord:
             held = [s for s in held if s.max_abs_coefficient() <= 1]
         built = constructions.best_construction((n, m, p), held, ring)
         if built is not None and built.rank < n * m * p:
-            return formats.SchemeRecord(f"construction {n}x{m}x{p}", built,
-                                        {"source": f"construction from {args.store}"})
-    return formats.SchemeRecord(f"naive {n}x{m}x{p}", tensors.naive_scheme(n, m, p, _held(args.ring)),
-                                {"source": "schoolbook"})
+            # not always the better start: the schoolbook scheme is walked too
+            source = (f"construction from {args.store}, rank {built.rank}, and the schoolbook "
+                      f"scheme (walked in turn, or by alternate workers)")
+            return (formats.SchemeRecord(f"construction {n}x{m}x{p}", built, {"source": source}),
+                    [built, naive])
+    return formats.SchemeRecord(f"naive {n}x{m}x{p}", naive, {"source": schoolbook}), [naive]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -219,7 +228,7 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     from .. import localsearch
     from ..localsearch import packing
 
-    record = _read_start(args, store)
+    record, starts = _read_start(args, store)
     start = record.scheme
     # the symmetric start from scratch holds mod 2 only: its walk lifts to Z
     lift = args.lift or (args.symmetric and args.file is None and args.ring == "Z")
@@ -227,12 +236,15 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     if not check.valid:
         raise UsageError(f"{args.file}: the scheme is not valid over {args.ring} "
                          f"({check.describe()})")
+    ternary = args.ring == "ZT"
+    config = localsearch.SearchConfig(bound=1) if ternary else None
     try:
         packing.check_searchable(start, _held(args.ring))
         if args.symmetric:
             from ..localsearch import symmetric
 
-            symmetric.split(start)
+            symmetric.split(start)  # refuses a start that is not cyclic-invariant
+            config = symmetric.search_config(start.rank)
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     if args.minimize == "additions":
@@ -242,16 +254,6 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     lifted_ok = True
     with progress:
         try:
-            ternary = args.ring == "ZT"
-            if args.symmetric:
-                from ..localsearch import symmetric
-
-                config = symmetric.search_config(start.rank)
-            else:
-                config = localsearch.SearchConfig(bound=1) if ternary else None
-            starts = [start]
-            if record.name.startswith("construction"):  # not always the better start:
-                starts.append(tensors.naive_scheme(*start.shape, ring=start.ring))  # walk both
             how = dict(ring="Z2" if lift else _held(args.ring), target_rank=args.target_rank,
                        time_limit=args.time_limit, max_flips=args.max_flips,
                        method="flips" if ternary else args.method, lift=lift, config=config)
@@ -316,13 +318,7 @@ def _write(args: argparse.Namespace, record: formats.SchemeRecord, out: Path, sc
     final = tensors.verify(scheme, ring)
     if not final.valid:  # the library verified it already; never write an unverified scheme
         raise AssertionError(f"refusing to write an invalid scheme: {final.describe()}")
-    start = record.scheme
-    source = str(args.file) if args.file else "schoolbook " + ",".join(map(str, start.shape))
-    if args.symmetric and not args.file:
-        source += " (cyclic-invariant)"
-    if record.name.startswith("construction"):
-        source = (f"{record.provenance['source']}, rank {start.rank}, and the schoolbook "
-                  f"scheme (walked in turn, or by alternate workers)")
+    source = str(args.file) if args.file else record.provenance["source"]
     provenance = {**provenance, "input": source, "input_name": record.name, "seed": args.seed,
                   "command": _command(args)}
     try:

@@ -29,24 +29,31 @@ def check_searchable(scheme: Scheme, ring: str) -> None:
         raise ValueError("local search over Z holds coefficients up to 100 in absolute value")
 
 
+def masks(bits: np.ndarray) -> np.ndarray:
+    """Each column of ``bits (S, R)`` (0/1, S ≤ 64) as one bit mask: ``uint64 (R,)``."""
+    weights = np.left_shift(np.uint64(1), np.arange(bits.shape[0], dtype=np.uint64))
+    return (np.asarray(bits).astype(np.uint64) * weights[:, None]).sum(axis=0, dtype=np.uint64)
+
+
+def bits(masks_: np.ndarray, size: int) -> np.ndarray:
+    """The 0/1 matrix ``int64 (size, R)`` of the bit masks ``masks_ (R,)``."""
+    shifts = np.arange(size, dtype=np.uint64)
+    return ((np.asarray(masks_)[None, :] >> shifts[:, None]) & np.uint64(1)).astype(np.int64)
+
+
 def pack_z2(scheme: Scheme, cap: int) -> np.ndarray:
     """The factors mod 2 as bit masks: ``uint64 (3, cap)``, terms past the rank zero."""
     if cap < scheme.rank:
         raise ValueError(f"capacity {cap} is below the rank {scheme.rank}")
     out = np.zeros((3, cap), dtype=np.uint64)
     for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
-        bits = (np.asarray(mat) % 2).astype(np.uint64)
-        weights = np.left_shift(np.uint64(1), np.arange(mat.shape[0], dtype=np.uint64))
-        out[p, :scheme.rank] = (bits * weights[:, None]).sum(axis=0, dtype=np.uint64)
+        out[p, :scheme.rank] = masks(np.asarray(mat) % 2)
     return out
 
 
 def unpack_z2(X: np.ndarray, rank: int, like: Scheme) -> Scheme:
     """The Z2 scheme of the first ``rank`` terms of ``X``, with ``like``'s target."""
-    mats = []
-    for p, size in enumerate(like.sizes):
-        shifts = np.arange(size, dtype=np.uint64)
-        mats.append(((X[p, :rank][None, :] >> shifts[:, None]) & np.uint64(1)).astype(np.int64))
+    mats = [bits(X[p, :rank], size) for p, size in enumerate(like.sizes)]
     return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=like.shape, target=like.target)
 
 
@@ -77,19 +84,14 @@ def pack_zt(scheme: Scheme, cap: int) -> np.ndarray:
                          f"{MAX_BITS} rows per factor")
     out = np.zeros((2, 3, cap), dtype=np.uint64)
     for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
-        weights = np.left_shift(np.uint64(1), np.arange(mat.shape[0], dtype=np.uint64))
         mat = np.asarray(mat)
-        out[0, p, :scheme.rank] = ((mat == 1) * weights[:, None]).sum(axis=0, dtype=np.uint64)
-        out[1, p, :scheme.rank] = ((mat == -1) * weights[:, None]).sum(axis=0, dtype=np.uint64)
+        out[0, p, :scheme.rank] = masks(mat == 1)
+        out[1, p, :scheme.rank] = masks(mat == -1)
     return out
 
 
 def unpack_zt(X: np.ndarray, rank: int, like: Scheme) -> Scheme:
     """The Z scheme of the first ``rank`` terms of the masks ``X``, with ``like``'s target."""
-    mats = []
-    for p, size in enumerate(like.sizes):
-        shifts = np.arange(size, dtype=np.uint64)
-        pos = (X[0, p, :rank][None, :] >> shifts[:, None]) & np.uint64(1)
-        neg = (X[1, p, :rank][None, :] >> shifts[:, None]) & np.uint64(1)
-        mats.append(pos.astype(np.int64) - neg.astype(np.int64))
+    mats = [bits(X[0, p, :rank], size) - bits(X[1, p, :rank], size)
+            for p, size in enumerate(like.sizes)]
     return Scheme(mats[0], mats[1], mats[2], ring="Z", shape=like.shape, target=like.target)

@@ -25,22 +25,29 @@ QUICK_FLIPS = 1_000_000
 """Flips walked in the parent before forking (a fraction of a second)."""
 
 
+def run_walker(start: Scheme, seed: int, kwargs: dict[str, Any], **more: Any
+               ) -> tuple[str, Any]:
+    """One walker, its outcome as data for another process: ``("ok", SearchResult)``,
+    ``("lift", (message, schemes))`` when nothing lifted, ``("error", why)``."""
+    try:
+        return "ok", search(start, seed=seed, **kwargs, **more)
+    except LiftError as exc:
+        return "lift", (str(exc), exc.schemes)
+    except Exception as exc:  # reported by the parent as its own error
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
 def _worker(index: int, scheme: Scheme, seed: int, kwargs: dict[str, Any], shared, stop,
             results) -> None:
     def progress(rank: int, flips: int, seconds: float) -> None:
         shared[2 * index] = rank
         shared[2 * index + 1] = flips
 
-    try:
-        res = search(scheme, seed=seed, progress=progress, stop=stop.is_set, **kwargs)
-        target = kwargs.get("target_rank")
-        if target is not None and res.scheme.rank <= target:
-            stop.set()
-        results.put((index, "ok", res))
-    except LiftError as exc:
-        results.put((index, "lift", (str(exc), exc.schemes)))
-    except Exception as exc:  # reported by the parent as its own error
-        results.put((index, "error", f"{type(exc).__name__}: {exc}"))
+    kind, payload = run_walker(scheme, seed, kwargs, progress=progress, stop=stop.is_set)
+    target = kwargs.get("target_rank")
+    if kind == "ok" and target is not None and payload.scheme.rank <= target:
+        stop.set()
+    results.put((index, kind, payload))
 
 
 def parallel_search(scheme: Scheme | Sequence[Scheme], *, workers: int, seed: int = 0,
@@ -105,20 +112,21 @@ def _in_turn(starts: list[Scheme], seed: int, progress: ProgressFn | None,
     if len(starts) == 1:
         return search(starts[0], seed=seed, progress=progress, **kwargs)
     share = dict(kwargs)
-    for key in ("time_limit", "max_flips"):
-        if kwargs.get(key) is not None:
-            share[key] = kwargs[key] / len(starts) if key == "time_limit" else max(
-                1, kwargs[key] // len(starts))
+    if kwargs.get("time_limit") is not None:
+        share["time_limit"] = kwargs["time_limit"] / len(starts)
+    if kwargs.get("max_flips") is not None:
+        share["max_flips"] = max(1, kwargs["max_flips"] // len(starts))
     got: dict[int, tuple[str, Any]] = {}
     t0 = time.monotonic()
     for i, start in enumerate(starts):
         try:
             res = search(start, seed=seed + i, progress=progress, **share)
-            got[i] = ("ok", res)
-            if res.reached_target:
-                break
         except LiftError as exc:
             got[i] = ("lift", (str(exc), exc.schemes))
+            continue
+        got[i] = ("ok", res)
+        if res.reached_target:
+            break
     return merge_results(got, len(got), time.monotonic() - t0)
 
 

@@ -93,13 +93,8 @@ def expand(n: int, fixed: Sequence[int], X: np.ndarray, orbits: int) -> Scheme:
     for r in range(orbits):
         x, y, z = (int(X[a, r]) for a in range(3))
         cols += [(x, y, z), (y, z, x), (z, x, y)]
-    size = n * n
-    mats = np.zeros((3, size, len(cols)), dtype=np.int64)
-    for c, term in enumerate(cols):
-        for p in range(3):
-            bits = term[p]
-            for e in range(size):
-                mats[p, e, c] = (bits >> e) & 1
+    terms = np.array(cols, dtype=np.uint64).reshape(-1, 3)
+    mats = [packing.bits(terms[:, p], n * n) for p in range(3)]
     return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=(n, n, n))
 
 
@@ -126,8 +121,7 @@ def split(scheme: Scheme) -> tuple[list[int], np.ndarray]:
             if rest[rot] == 0:
                 del rest[rot]
         reps.append(t)
-    X = np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
-    return fixed, X.reshape(3, len(reps))
+    return fixed, np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
 
 
 def is_cyclic_invariant(scheme: Scheme) -> bool:
@@ -168,10 +162,9 @@ class SymmetricWalker:
     (fixed + 3 · orbits), and a plus transition adds a whole orbit.
     """
 
-    def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int, bound: int = 1,
-                 dependent: bool = False, sampling: int = 0) -> None:
-        """``sampling``: 0 uniform pairs, 1 uniform factor values (:func:`.flips_sym.walk`);
-        ``bound`` and ``dependent`` are the plain walker's and unused here."""
+    def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int,
+                 sampling: int = 0) -> None:
+        """``sampling``: 0 uniform pairs, 1 uniform factor values (:func:`.flips_sym.walk`)."""
         if ring != "Z2":
             raise ValueError("symmetric walks are over Z2 (use lifting for Z)")
         packing.check_searchable(scheme, "Z2")
@@ -218,7 +211,7 @@ class SymmetricWalker:
         return expand(self.n, self.fixed, X, (rank - len(self.fixed)) // 3)
 
     def scheme(self) -> Scheme:
-        return self.unpack(self.snapshot())
+        return self.unpack((self.X, self.rank))
 
     def run(self, max_flips: int, *, plateau: int, max_rank: int, stop_below: int = 0,
             target: int = 0) -> tuple[int, int]:

@@ -81,6 +81,9 @@ class CampaignSpec:
       bench_dtype: ``"float64"`` or ``"float32"``, the dtype of that product.
       bench_grace: seconds the campaign waits, past its time limit, for benchmarks it
         started, so that what was measured is stored.
+      demos: a store of real schemes of the target (``alphaalgo harvest``): its
+        schemes of the shape and ring become demonstrations (``real_fraction`` of
+        the synthetic share of every batch, each under a random symmetry).
     """
 
     shape: tuple[int, int, int] | None
@@ -99,6 +102,7 @@ class CampaignSpec:
     bench_size: int = 2048
     bench_dtype: str = "float64"
     bench_grace: float = 120.0
+    demos: str | None = None
 
     def __post_init__(self):
         if not 16 <= int(self.bench_size) <= 16_384:
@@ -561,6 +565,8 @@ class Campaign:
         template = self._call("init", spec.seed)
         # Bad parameters are refused before anything is written.
         given = learner.load_params(spec.params, template.params) if spec.params else None
+        if spec.demos:  # before the store: a store without usable schemes writes nothing
+            self._real_demos()
         with Store(spec.store) as store:
             self._open(store)
             resumed = spec.resume and self._resume(store, template)
@@ -638,6 +644,25 @@ class Campaign:
                 return
             for done in self.executor.wait(left, (BENCH,)):
                 self._bench_done(store, done)
+
+    def _real_demos(self) -> None:
+        """Hand the trainer the real schemes of ``spec.demos`` (each verified as the
+        store reads it) that fit the coefficient set."""
+        from .store import Store
+
+        if self.spec.shape is None:
+            raise ValueError("real demonstrations are for matmul shapes (--shape)")
+        with Store(self.spec.demos, readonly=True) as held:
+            found = [s.scheme for s in held.list_schemes(self.spec.shape, self.spec.ring)]
+        fit = [s for s in found if s.is_integral and tensors.verify(s, self.spec.ring).valid
+               and self._in_set(s)]
+        if not fit:
+            raise ValueError(f"{self.spec.demos}: no {self.spec.ring} scheme of "
+                             f"{','.join(map(str, self.spec.shape))} in the coefficient set")
+        self._call("set_real", fit)
+        ranks = sorted({s.rank for s in fit})
+        self.log(f"real demonstrations: {len(fit)} scheme(s) of rank {', '.join(map(str, ranks))} "
+                 f"from {self.spec.demos}")
 
     def _warm_start(self) -> None:
         from . import catalog

@@ -38,6 +38,9 @@ class DemoConfig:
       flipped: the fraction of demonstrations made by :func:`flipped_actions`
         (cancelling terms of a sparse tensor) instead of independent random terms.
       flip_attempts: flips tried per term in those demonstrations.
+      structured: the fraction of the independent-term demonstrations whose
+        factors are rank-1 matrices with entries in {−1, 0, 1} (each factor
+        ``vec(x yᵀ)``, as in most terms of real schemes), on matmul targets.
     """
 
     min_rank: int = 1
@@ -45,6 +48,7 @@ class DemoConfig:
     p_zero: float = 0.6
     flipped: float = 0.0
     flip_attempts: int = 8
+    structured: float = 0.0
 
     def __post_init__(self) -> None:
         if self.min_rank < 1 or self.max_rank < 0 or (self.max_rank and self.min_rank > self.max_rank):
@@ -52,8 +56,9 @@ class DemoConfig:
                              f"got {self.min_rank}, {self.max_rank}")
         if not 0.0 <= self.p_zero < 1.0:
             raise ValueError(f"p_zero must lie in [0, 1), got {self.p_zero}")
-        if not 0.0 <= self.flipped <= 1.0:
-            raise ValueError(f"flipped must lie in [0, 1], got {self.flipped}")
+        for name in ("flipped", "structured"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if self.flip_attempts < 0:
             raise ValueError(f"flip_attempts must be non-negative, got {self.flip_attempts}")
 
@@ -92,6 +97,43 @@ def random_actions(rng: np.random.Generator, config: GameConfig, count: tuple[in
             break
         flat[bad] = draw(int(bad.sum()))
     return canonicalize(config, flat).reshape(count + (a,))
+
+
+def matrix_shape(sizes: tuple[int, int, int]) -> tuple[int, int, int] | None:
+    """``(n, m, p)`` of a matmul tensor of sizes ``(n·m, m·p, p·n)``, or None when
+    no such integers exist (``n² = S1·S3 / S2``)."""
+    s1, s2, s3 = (int(x) for x in sizes)
+    n2, rem = divmod(s1 * s3, s2)
+    n = int(round(n2 ** 0.5))
+    if rem or n < 1 or n * n != n2 or s1 % n or s3 % n:
+        return None
+    return n, s1 // n, s3 // n
+
+
+def structured_actions(rng: np.random.Generator, config: GameConfig, count: tuple[int, ...],
+                       p_zero: float) -> np.ndarray:
+    """``int8 (*count, A)`` canonical actions whose three factors are rank-1
+    matrices ``vec(x yᵀ)`` with x, y in {−1, 0, 1} (in {0, 1} over Z2): the
+    factor of A is ``x (n) ⊗ y (m)``, of B ``(m) ⊗ (p)``, of Cᵀ ``(p) ⊗ (n)``.
+    Needs a matmul target (:func:`matrix_shape`)."""
+    shape = matrix_shape(config.sizes)
+    if shape is None:
+        raise ValueError(f"structured demonstrations need a matmul tensor, not sizes {config.sizes}")
+    n, m, p = shape
+    k = int(np.prod(count))
+    values = np.array([1] if config.ring == "Z2" else [-1, 1], np.int64)
+
+    def vectors(size: int) -> np.ndarray:
+        vec = values[rng.integers(0, len(values), size=(k, size))]
+        vec = np.where(rng.random((k, size)) < p_zero, 0, vec)
+        empty = ~np.any(vec != 0, axis=1)
+        vec[empty, rng.integers(0, size, int(empty.sum()))] = values[0]   # never a zero factor
+        return vec
+
+    parts = [(vectors(a)[:, :, None] * vectors(b)[:, None, :]).reshape(k, a * b)
+             for a, b in ((n, m), (m, p), (p, n))]
+    acts = np.concatenate(parts, axis=1).astype(np.int8)
+    return canonicalize(config, acts).reshape(count + (config.action_size,))
 
 
 def term_tensors(config: GameConfig, actions: np.ndarray) -> np.ndarray:
@@ -195,6 +237,10 @@ def demo_examples(rng: np.random.Generator, config: GameConfig, demo: DemoConfig
     rmax = min(high, 120)
     ranks = rng.integers(min(low, rmax), rmax + 1, size=count)
     acts = random_actions(rng, config, (count, rmax), demo.p_zero)
+    structured = rng.random(count) < demo.structured
+    if structured.any() and matrix_shape(config.sizes) is not None:
+        acts[structured] = structured_actions(rng, config, (int(structured.sum()), rmax),
+                                              demo.p_zero)
     flip = rng.random(count) < demo.flipped
     if flip.any():
         acts[flip], ranks[flip] = flipped_actions(rng, config, ranks[flip], rmax, demo.flip_attempts)
@@ -248,6 +294,65 @@ def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
                     step=np.arange(r, dtype=np.int32), actions=acts[:, None, :],
                     weights=np.ones((r, 1), np.float32),
                     value=-(r - np.arange(r)).astype(np.float32))
+
+
+# ----------------------------------------------------- real schemes
+def random_symmetry(rng: np.random.Generator, scheme, transvections: int = 1):
+    """``scheme`` under a random symmetry of its matmul tensor (the same tensor,
+    another scheme of the same rank): ``A → PAQ⁻¹, B → QBR⁻¹, C → RCP⁻¹``
+    (:func:`tensors.change_basis`) with P, Q, R each a random signed
+    permutation (a permutation over Z2) times ``transvections`` elementary
+    matrices, then, for ⟨n,n,n⟩, a random cyclic rotation of the three
+    factors, and where n = p a transposition half of the time."""
+    from . import tensors
+
+    n, m, p = scheme.shape
+    mats = [_random_matrix(rng, size, scheme.ring, transvections, True)[0] for size in (n, m, p)]
+    out = tensors.change_basis(scheme, *mats)
+    if out.denominators != (1, 1, 1):  # a unimodular change never leaves Z; be exact anyway
+        raise AssertionError("a unimodular basis change produced denominators")
+    if n == m == p:
+        for _ in range(int(rng.integers(3))):
+            out = tensors.rotate(out)
+    if n == p and rng.random() < 0.5:
+        out = tensors.transpose(out)
+    return out.replace(u=np.asarray(out.u, np.int64), v=np.asarray(out.v, np.int64),
+                       w=np.asarray(out.w, np.int64))
+
+
+def real_examples(rng: np.random.Generator, config: GameConfig, schemes, count: int,
+                  transvections: int = 1, scramble: int = 0) -> Examples:
+    """``count`` examples from real schemes of the game's matmul tensor (a harvest):
+    each scheme drawn goes under :func:`random_symmetry` (signed permutations
+    alone when the transvections would leave the coefficient set), its terms
+    in a random order, and over Z2 under a mode basis change of ``scramble``
+    transvections per mode (the target changes with it, as in acting), then
+    gives its R states (:func:`scheme_examples`); ``count`` of all those rows
+    are kept at random.  ``schemes``: a non-empty sequence of ``Scheme``."""
+    from . import tensors
+
+    if not schemes:
+        raise ValueError("real_examples needs at least one scheme")
+    coefs = np.asarray(config.coefficients)
+    target = tensors.matmul_tensor(*schemes[0].shape)
+    parts, rows = [], 0
+    while rows < count:
+        base = schemes[int(rng.integers(len(schemes)))]
+        scheme = random_symmetry(rng, base, transvections)
+        acts = scheme_actions(scheme).astype(np.int64)
+        if config.ring == "Z2":
+            acts %= 2
+        elif not np.all(np.isin(acts, coefs)):
+            acts = scheme_actions(random_symmetry(rng, base, 0)).astype(np.int64)
+        goal = target
+        if config.ring == "Z2" and scramble:
+            change = random_basis_change(rng, config.sizes, "Z2", scramble)
+            goal, acts = change.tensor(target), change.factors(config, acts)
+        parts.append(scheme_examples(config, goal, acts.astype(np.int8), rng))
+        rows += len(parts[-1])
+    ex = Examples.concat(parts, 1)
+    keep = rng.permutation(len(ex))[:count]
+    return ex.take(keep)
 
 
 # ------------------------------------------------------------ basis changes

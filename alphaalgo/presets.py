@@ -57,6 +57,9 @@ class ReplaySettings:
       demonstration_fraction: share of the non-synthetic half of each batch drawn
         from demonstrations of whole schemes (ones local search improved, a warm
         start) while there are any; the rest is self-play.
+      real_fraction: share of the synthetic demonstrations drawn instead from
+        real schemes of the target (a harvest, ``discover --demos STORE``), each
+        under a fresh random symmetry of the tensor, when there are any.
       augment_replay: put self-play and scheme demonstrations under a random
         signed permutation too, like the synthetic ones.  Off (the default) the
         agent trains on the states it meets on its target; on, it could not
@@ -66,6 +69,7 @@ class ReplaySettings:
     replay_size: int = 50000
     demo_fraction: float = 0.5
     demonstration_fraction: float = 0.25
+    real_fraction: float = 0.5
     augment_replay: bool = False
     pretrain_steps: int = 200
     updates_per_round: int = 4

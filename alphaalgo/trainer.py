@@ -40,6 +40,7 @@ class Trainer:
         self.k = preset.search.num_samples
         self.replay = learner.ReplayBuffer(preset.replay.replay_size, game.sizes, game.history, self.k)
         self.demonstrations = learner.ReplayBuffer(DEMONSTRATIONS, game.sizes, game.history, self.k)
+        self.real: tuple = ()
         self._update = learner.make_update(self.agent, preset.training)
         self.state: learner.TrainState | None = None
         self.metrics = {"loss": float("nan"), "policy": float("nan"), "value": float("nan")}
@@ -85,16 +86,37 @@ class Trainer:
             self.demonstrations.add(ex)
         return len(self.demonstrations)
 
+    def set_real(self, schemes) -> int:
+        """Real schemes of the game's tensor (a harvest, ``alphaalgo.harvest``) whose
+        demonstrations, each under a fresh random symmetry, fill ``real_fraction``
+        of the synthetic share of every batch; returns how many are held."""
+        self.real = tuple(schemes)
+        return len(self.real)
+
+    def _demos(self, rng: np.random.Generator, count: int) -> Examples:
+        """``count`` demonstration rows (K = 1): ``real_fraction`` of them from the real
+        schemes when there are any, the rest synthetic."""
+        n_real = int(round(count * self.preset.replay.real_fraction)) if self.real else 0
+        parts = [demos.demo_examples(rng, self.game, self.preset.demos, count - n_real)] \
+            if count > n_real else []
+        if n_real:
+            acting = self.preset.acting
+            parts.append(demos.real_examples(rng, self.game, self.real, n_real,
+                                             transvections=acting.transvections,
+                                             scramble=acting.transvections_z2))
+        return Examples.concat(parts, 1)
+
     def _batch(self, rng: np.random.Generator) -> list[Examples]:
         """Two batches: fresh synthetic demonstrations (K = 1, under a random
-        signed permutation) and the rest (K slots): scheme demonstrations
+        signed permutation; ``real_fraction`` of them from real schemes when
+        :meth:`set_real` gave any) and the rest (K slots): scheme demonstrations
         (``demonstration_fraction`` of it while there are any) and self-play
         (more synthetic ones while there is none).  The rest goes under a random
         signed permutation only if ``augment_replay``."""
         cfg = self.preset.replay
         size = self.preset.training.batch_size
         n_demo = min(size - 1, max(1, int(round(size * cfg.demo_fraction))))
-        fresh = demos.demo_examples(rng, self.game, self.preset.demos, n_demo)
+        fresh = self._demos(rng, n_demo)
         n_rest = size - n_demo
         n_shown = min(n_rest, int(round(n_rest * cfg.demonstration_fraction))) if len(self.demonstrations) else 0
         parts = [self.demonstrations.sample(rng, n_shown)] if n_shown else []

@@ -126,3 +126,78 @@ def test_scheme_examples_and_padding():
     assert both.actions.shape == (14, 4, 12) and np.all(both.weights[:, 1:] == 0)
     with pytest.raises(ValueError):
         demos.DemoConfig(3, 2)
+
+
+# ------------------------------------------------------------ real schemes
+def _harvested(ring: str, shape=(3, 3, 3), rank=23):
+    from alphaalgo.harvest import harvest
+
+    return harvest(shape, ring, 6, time_limit=60, rank=rank, seed=3, walk=50_000).schemes
+
+
+@pytest.mark.parametrize("ring,shape,rank", [("Z2", (3, 3, 3), 23), ("Z", (3, 3, 3), 23),
+                                             ("Z", (2, 3, 2), 11), ("Z2", (2, 2, 3), 11)])
+def test_a_harvested_demonstration_replays_to_zero_in_exactly_its_rank(ring, shape, rank):
+    """Through random symmetries of the tensor (basis changes, rotations, transposition),
+    every harvested scheme stays a scheme of the same tensor; its demonstration's states
+    step down to zero in exactly its rank, one term at a time, through the game itself."""
+    schemes = _harvested(ring, shape, rank)
+    n, m, p = shape
+    cfg = game.GameConfig((n * m, m * p, p * n), ring, game.default_coefficients(ring, shape),
+                          max_moves=rank + 4, history=2)
+    step = jax.jit(functools.partial(game.step, cfg))
+    rng = np.random.default_rng(0)
+    for s in schemes:
+        for _ in range(4):
+            t = demos.random_symmetry(rng, s, transvections=1)
+            assert t.shape == shape and t.rank == rank and tensors.verify(t, ring).valid
+    ex = demos.real_examples(rng, cfg, schemes, 3 * rank, transvections=1,
+                             scramble=4 if ring == "Z2" else 0)
+    assert len(ex) == 3 * rank and np.all(np.isin(ex.actions, cfg.coefficients))
+    assert np.all(np.asarray(game.is_legal(cfg, ex.actions[:, 0])))
+    # rows with step 0 are whole games: play them back through the game
+    starts = np.flatnonzero(ex.step == 0)
+    assert len(starts) > 0 and np.all(ex.value[starts] == -rank)
+    for row in starts[:2]:
+        # the row's own next move is its first; the rest of the game is in other rows of
+        # the same scheme, so rebuild it from the residual by replaying the scheme's terms
+        state = game.init(cfg, jnp.asarray(ex.residual[row]))
+        state, r = step(state, jnp.asarray(ex.actions[row, 0]))
+        assert float(r) == -1.0 and not bool(state.done)
+    # every row: the residual minus the next move is a state one move closer
+    terms = demos.term_tensors(cfg, ex.actions[:, 0]).astype(np.int64)
+    after = ex.residual.astype(np.int64) - terms
+    if ring == "Z2":
+        after %= 2
+    last = ex.value == -1
+    assert np.all(~np.any(after[last].reshape(int(last.sum()), -1), axis=1)), \
+        "the last move of every demonstration leaves zero"
+    assert np.all(np.any(after[~last].reshape(int((~last).sum()), -1), axis=1)), \
+        "no earlier move does"
+
+
+def test_real_examples_need_schemes():
+    cfg = game.GameConfig((4, 4, 4), "Z", (-1, 0, 1), max_moves=10)
+    with pytest.raises(ValueError, match="at least one scheme"):
+        demos.real_examples(np.random.default_rng(0), cfg, [], 4)
+
+
+@pytest.mark.parametrize("ring,shape", [("Z", (2, 3, 4)), ("Z2", (3, 3, 3))])
+def test_structured_demonstrations_have_rank_one_factor_matrices(ring, shape):
+    n, m, p = shape
+    cfg = game.GameConfig((n * m, m * p, p * n), ring, game.default_coefficients(ring, shape),
+                          max_moves=20)
+    assert demos.matrix_shape(cfg.sizes) == shape
+    ex = demos.demo_examples(np.random.default_rng(4), cfg, demos.DemoConfig(1, 10,
+                             structured=1.0), 40)
+    acts = ex.actions[:, 0].astype(np.int64)
+    assert np.all(np.isin(acts, (-1, 0, 1) if ring == "Z" else (0, 1)))
+    bounds = np.cumsum((0, n * m, m * p, p * n))
+    for (a, b), lo, hi in zip(((n, m), (m, p), (p, n)), bounds[:-1], bounds[1:]):
+        for f in acts[:, lo:hi]:
+            assert np.linalg.matrix_rank(f.reshape(a, b).astype(float)) == 1
+    plain = demos.demo_examples(np.random.default_rng(4), cfg, demos.DemoConfig(1, 10), 40)
+    ranks = [np.linalg.matrix_rank(f.reshape(n, m).astype(float))
+             for f in plain.actions[:, 0, :n * m].astype(np.int64)]
+    assert max(ranks) > 1, "independent random terms are not all rank 1"
+    assert demos.matrix_shape((4, 5, 6)) is None

@@ -231,3 +231,46 @@ def test_a_resumed_campaign_shows_the_agent_its_refined_schemes_again(tmp_path):
         assert again._resume(store, template)
     assert len(again.trainer.demonstrations) == 7 * (256 // 7)     # Strassen's 7 moves, 36 orders
     assert again.best.rank == 7
+
+
+def test_a_campaign_learns_from_a_harvest_of_real_schemes(tmp_path, capsys):
+    """--demos STORE: the store's schemes of the shape and ring reach the trainer, whose
+    synthetic share of every batch then holds their (symmetry-changed) moves."""
+    from alphaalgo.harvest import harvest
+
+    real = tmp_path / "real.sqlite"
+    with Store(real) as s:
+        for scheme in harvest((2, 2, 2), "Z2", 3, time_limit=20, rank=7, seed=0,
+                              walk=20_000).schemes:
+            s.add_scheme(scheme, {"source": "alphaalgo harvest"})
+    spec = CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=presets.load_preset("tiny"),
+                        store=str(tmp_path / "c.db"), time_limit=5, seed=2, demos=str(real))
+    logs: list[str] = []
+    campaign = Campaign(spec, log=logs.append)
+    result = campaign.run()
+    assert result.stats.games > 0
+    assert any(m.startswith("real demonstrations:") and "rank 7" in m for m in logs)
+    trainer = campaign.trainer
+    assert len(trainer.real) >= 1 and all(tensors.verify(s, "Z2").valid for s in trainer.real)
+    fresh, _ = trainer._batch(np.random.default_rng(0))
+    n_real = round(len(fresh) * trainer.preset.replay.real_fraction)
+    # a real demonstration's moves made and moves left add up to its scheme's rank, 7;
+    # the synthetic ones' to their own random ranks
+    whole = fresh.step - fresh.value
+    assert n_real > 0 and np.all(whole[-n_real:] == 7)
+    assert not np.all(whole[:-n_real] == 7)
+
+
+def test_demos_without_usable_schemes_are_bad_input_and_write_nothing(tmp_path, capsys):
+    real = tmp_path / "real.sqlite"
+    with Store(real) as s:
+        s.add_scheme(tensors.naive_scheme(2, 2, 3, "Z2"), {"source": "test"})
+    out = tmp_path / "c.db"
+    code = _exit_code(["discover", "--shape", "2,2,2", "--ring", "Z2", "--agent", "tiny",
+                       "--time-limit", "5", "--demos", str(real), "--store", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no Z2 scheme of 2,2,2" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    code = _exit_code(["discover", "--shape", "2,2,2", "--agent", "tiny", "--demos",
+                       str(tmp_path / "none.sqlite"), "--store", str(out), "--quiet"])
+    assert code == 2 and "no such store" in capsys.readouterr().err and not out.exists()

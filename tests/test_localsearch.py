@@ -213,6 +213,46 @@ def test_search_reaches_rank_23_on_333_over_z2():
     assert all(tensors.verify(p, "Z2").valid and p.rank == 23 for p in res.pool)
 
 
+@pytest.mark.parametrize("ring,method", [("Z2", "auto"), ("Z", "flips"), ("Z", "lift")])
+def test_pool_step_down_reaches_the_known_rank(ring, method):
+    """Rank by rank: many distinct schemes at each rank, walked down to the next."""
+    cfg = SearchConfig(restart="stepdown", restart_after=100_000, pool_size=8, chunk=50_000,
+                       bound=1)
+    res = search(tensors.naive_scheme(3, 3, 3, ring=ring), target_rank=23, max_flips=20_000_000,
+                 seed=3, method=method, config=cfg)
+    assert res.reached_target and res.scheme.rank == 23 and res.restarts > 4
+    assert tensors.verify(res.scheme, ring).valid
+    ranks = [r for r, _, _ in res.history]
+    assert ranks == sorted(ranks, reverse=True) and ranks[-1] == 23
+    if ring == "Z2":
+        assert res.pool and all(tensors.verify(p, "Z2").valid and p.rank == 23 for p in res.pool)
+
+
+def test_pool_step_down_collects_distinct_schemes_before_it_descends():
+    """With a budget that stops short of the next rank, the pool holds distinct schemes
+    of the lowest rank reached, each valid; the same seed gives the same pool."""
+    cfg = SearchConfig(restart="stepdown", restart_after=20_000, pool_size=6, chunk=20_000)
+    runs = [search(tensors.naive_scheme(2, 3, 3, ring="Z2"), max_flips=400_000, seed=9,
+                   config=cfg) for _ in range(2)]
+    pool = runs[0].pool
+    assert len(pool) > 1 and len({tensors.canonical_hash(p) for p in pool}) == len(pool)
+    assert all(p.rank == runs[0].scheme.rank and tensors.verify(p, "Z2").valid for p in pool)
+    assert [tensors.canonical_hash(p) for p in pool] == \
+        [tensors.canonical_hash(p) for p in runs[1].pool]
+
+
+@pytest.mark.parametrize("ring", ["Z2", "Z"])
+def test_a_population_of_walkers_reaches_the_known_rank(ring):
+    cfg = SearchConfig(restart="population", restart_after=50_000, pool_size=4, chunk=25_000)
+    res = search(tensors.naive_scheme(3, 3, 3, ring=ring), ring=ring, target_rank=23,
+                 max_flips=20_000_000, seed=5, config=cfg)
+    assert res.reached_target and res.scheme.rank == 23
+    assert tensors.verify(res.scheme, ring).valid
+    again = search(tensors.naive_scheme(3, 3, 3, ring=ring), ring=ring, target_rank=23,
+                   max_flips=20_000_000, seed=5, config=cfg)
+    assert again.scheme == res.scheme and again.flips == res.flips
+
+
 def test_search_over_an_explicit_target():
     s = catalog.strassen("Z2")
     t = tensors.matmul_tensor(2, 2, 2).astype(np.int64)

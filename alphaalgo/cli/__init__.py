@@ -16,7 +16,8 @@ from typing import Sequence
 from ._common import EXIT_USAGE, ArgumentParser, UsageError
 
 # Modules under alphaalgo.cli, in the order --help lists them.
-COMMANDS = ["verify", "convert", "catalog", "results", "improve", "compile", "bench", "export", "discover"]
+COMMANDS = ["verify", "convert", "catalog", "results", "improve", "harvest", "compile", "bench", "export",
+            "discover"]
 
 
 def build_parser() -> ArgumentParser:

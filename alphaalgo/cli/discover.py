@@ -18,7 +18,8 @@ demonstrations and its own games.
 
 The agent starts from randomly initialised parameters and an empty memory:
 no catalogue scheme is used unless --warm-start, no pretrained parameters
-unless --params.  Every scheme found is verified exactly and stored in the
+unless --params, no real schemes unless --demos (a store of schemes that
+alphaalgo harvest collected by local search).  Every scheme found is verified exactly and stored in the
 results store (--store); the best is written to --out whenever it improves.
 A scheme the agent finds is then walked by local search for a moment
 (alphaalgo.localsearch; the preset's acting.localsearch_seconds, 0 turns it off);
@@ -81,6 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "learner, local search and benchmarks as Ray actors and tasks")
     p.add_argument("--params", default=None, metavar="FILE",
                    help="start from these network parameters (e.g. agents/small-2x2x2-Z.npz)")
+    p.add_argument("--demos", default=None, metavar="STORE",
+                   help="a store of real schemes of this shape and ring (alphaalgo harvest): the "
+                        "agent also learns from them, each under a random symmetry of the tensor "
+                        "(the preset's replay.real_fraction of the synthetic demonstrations)")
     p.add_argument("--warm-start", action="store_true",
                    help="add the catalogue's best scheme to the replay buffer as a demonstration")
     p.add_argument("--coefficients", default=None, metavar="LIST",
@@ -138,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
     ring = args.ring or "Z"
     if max(args.shape) > 5:
         raise UsageError(f"shapes up to 5,5,5 are supported, got {','.join(map(str, args.shape))}")
-    check_outputs([args.params], [args.store, args.out])
+    check_outputs([args.params, args.demos], [args.store, args.out])
+    if args.demos is not None and not Path(args.demos).is_file():
+        raise UsageError(f"--demos {args.demos}: no such store")
     if args.out is not None and Path(args.out).suffix.lower() not in formats.WRITE_EXTENSIONS:
         raise UsageError(f"--out {args.out}: unknown extension (expected one of "
                          f"{', '.join(formats.WRITE_EXTENSIONS)})")
@@ -185,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
                         time_limit=args.time_limit, target_rank=args.target_rank, seed=args.seed,
                         out=args.out, resume=args.resume, params=args.params,
                         warm_start=args.warm_start, coefficients=coefs,
-                        bench_size=args.bench_size or 2048, bench_dtype=args.bench_dtype or "float64")
+                        bench_size=args.bench_size or 2048, bench_dtype=args.bench_dtype or "float64",
+                        demos=args.demos)
     what = f"<{','.join(map(str, args.shape))}> over {ring}"
     try:
         if args.population is not None:
@@ -197,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
     except (StoreError, CatalogError, *cluster_errors) as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
-        if "checkpoint" in str(exc) or str(exc).startswith(str(args.params)):
+        if "checkpoint" in str(exc) or str(exc).startswith(str(args.params)) or (
+                args.demos and str(exc).startswith(str(args.demos))):
             raise UsageError(str(exc)) from None
         raise
     st = result.stats

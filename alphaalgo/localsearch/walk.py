@@ -23,6 +23,7 @@ from .rng import make_rng
 
 
 SAMPLINGS = ("pairs", "values")
+RESTARTS = ("pool", "start", "stepdown", "population")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +37,21 @@ class SearchConfig:
         walk restarts.
       restart: where a restart goes: ``"pool"`` a random scheme of the pool at
         the best rank; ``"start"`` a fresh run from the start (independent runs,
-        as Moosbauer & Poole run their symmetric walks).
-      pool_size: schemes kept at the best rank.
+        as Moosbauer & Poole run their symmetric walks); ``"stepdown"`` a
+        rank-by-rank pool (Kauers & Moosbauer's way of running their walks):
+        every walk starts from a random scheme of the pool at the current
+        level r and ends when it goes below r (its scheme joins the pool of its
+        rank) or after ``restart_after`` flips (its scheme, if still at r,
+        joins the pool at r); the level moves down to the lowest rank whose
+        pool is full, or, after ``pool_size · restart_after`` flips at a
+        level, to the lowest rank below with any scheme.
+        ``"population"``: ``pool_size`` walkers in one process take turns of
+        ``chunk`` flips; a walker that has not improved its own best for
+        ``10 · restart_after`` flips resets to where it last did, and every
+        ``restart_after`` flips per walker those behind copy one at the
+        population's best rank.
+      pool_size: schemes kept at the best rank (with ``"stepdown"``: at each
+        rank; with ``"population"``: the walkers).
       chunk: flips per kernel call (between time checks and progress reports).
       bound: over Z, the largest |coefficient| a move may create (the input's
         own largest coefficient is always allowed).
@@ -64,8 +78,9 @@ class SearchConfig:
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, "
                              f"got {self.sampling!r}")
-        if self.restart not in ("pool", "start"):
-            raise ValueError(f"restart must be 'pool' or 'start', got {self.restart!r}")
+        if self.restart not in RESTARTS:
+            raise ValueError(f"restart must be one of {', '.join(RESTARTS)}, "
+                             f"got {self.restart!r}")
         for name in ("plateau", "restart_after", "pool_size", "chunk", "bound"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer")
@@ -218,7 +233,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
            time_limit: float | None = None, max_flips: int | None = None, seed: int = 0,
            method: str = "auto", lift: bool = False, config: SearchConfig | None = None,
            progress: ProgressFn | None = None,
-           stop: Callable[[], bool] | None = None) -> SearchResult:
+           stop: Callable[[], bool] | None = None, fill_pool: bool = False) -> SearchResult:
     """Flip-graph search from ``scheme``; the result is verified in ``ring``.
 
     Args:
@@ -240,6 +255,9 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
       progress: ``progress(best_rank, flips, seconds)`` after every chunk.
       stop: ``stop()`` after every chunk; True ends the search there (another
         walker reached the target), with the best found so far.
+      fill_pool: with ``config.restart="stepdown"``, go on after reaching the
+        target rank until the pool at the lowest rank reached holds
+        ``config.pool_size`` distinct schemes (a harvest; ``pool`` returns them).
 
     Raises ``ValueError`` when the scheme is not valid in its ring or cannot be
     searched (denominators; over Z2 more than 64 rows per factor).
@@ -277,10 +295,14 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
 
         if walk_ring != "Z2":
             raise ValueError("symmetric walks are over Z2: use ring Z2, or Z with lifting")
-        walker = SymmetricWalker(walk_start, walk_ring, cap, seed,
-                                 sampling=SAMPLINGS.index(cfg.sampling))
+
+        def make_walker(walker_seed: int):
+            return SymmetricWalker(walk_start, walk_ring, cap, walker_seed,
+                                   sampling=SAMPLINGS.index(cfg.sampling))
     else:
-        walker = Walker(walk_start, walk_ring, cap, seed, cfg.bound, cfg.dependent)
+        def make_walker(walker_seed: int):
+            return Walker(walk_start, walk_ring, cap, walker_seed, cfg.bound, cfg.dependent)
+    walker = make_walker(seed)
     picker = np.random.default_rng(seed)
     walk_best = walk_start.rank
     fresh = walker.snapshot()
@@ -299,13 +321,21 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     history: list[tuple[int, int, float]] = [(best_rank, 0, 0.0)] if best is not None else []
     flips = restarts = since_best = since_try = 0
     run_best = walk_best  # the best rank of this run (the same as walk_best with restart="pool")
-    while best_rank > target:
+    ladder = _Ladder(walker, cfg, picker) if cfg.restart == "stepdown" else None
+    population = _Population(walker, make_walker, seed, cfg, picker) \
+        if cfg.restart == "population" else None
+    if fill_pool and ladder is None:
+        raise ValueError("fill_pool needs config.restart='stepdown'")
+    while best_rank > target or (fill_pool and not ladder.full()):
         if deadline is not None and time.monotonic() >= deadline:
             break
         if max_flips is not None and flips >= max_flips:
             break
         if stop is not None and stop():
             break
+        if population is not None:
+            walker, run_best = population.walker, population.run_best
+            since_best = 0
         n = min(cfg.chunk, cfg.restart_after - since_best)
         if max_flips is not None:
             n = min(n, max_flips - flips)
@@ -315,6 +345,45 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         flips += made
         since_best += made
         since_try += made
+        if population is not None:
+            if walker.rank < run_best and walker.rank < best_rank:  # a walker improved
+                walk_best = min(walk_best, walker.rank)
+                found = _checked(walker.scheme(), walk_ring)
+                got = accept(found) if accept else found
+                if got is not None and got.rank < best_rank:
+                    best, best_rank = got, got.rank
+                    history.append((best_rank, flips, time.monotonic() - t0))
+            restarts += population.after(made, code)
+            if progress is not None:
+                progress(best_rank, flips, time.monotonic() - t0)
+            continue
+        if ladder is not None:
+            if walker.rank < ladder.level or code == flips_z2.STUCK or \
+                    since_best >= cfg.restart_after:
+                if walker.rank > ladder.level and code != flips_z2.STUCK:
+                    # a plus transition left the walk above the level: walk on until it
+                    # is back (or as long again), so that the walk's scheme can count
+                    more = cfg.restart_after if max_flips is None else \
+                        min(cfg.restart_after, max(max_flips - flips, 0))
+                    made, code = walker.run(more, plateau=cfg.plateau,
+                                            max_rank=ladder.level + cfg.plus_slack,
+                                            stop_below=ladder.level + 1, target=kernel_target)
+                    flips += made
+                rank = walker.rank
+                walk_best = min(walk_best, rank)
+                if ladder.keep(walker, made_at=flips) and rank < best_rank:
+                    found = _checked(walker.scheme(), walk_ring)
+                    got = accept(found) if accept else found
+                    if got is not None and got.rank < best_rank:
+                        best, best_rank = got, got.rank
+                        history.append((best_rank, flips, time.monotonic() - t0))
+                ladder.next_walk(walker, flips)
+                run_best = ladder.level
+                restarts += 1
+                since_best = 0
+            if progress is not None:
+                progress(best_rank, flips, time.monotonic() - t0)
+            continue
         tried = False
         if walker.rank < run_best:
             run_best = walker.rank
@@ -344,7 +413,12 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
             since_best = 0
         if progress is not None:
             progress(best_rank, flips, time.monotonic() - t0)
-    if walker.rank == walk_best:
+    if ladder is not None:
+        ladder.keep(walker, made_at=flips)
+        pool = ladder.lowest()
+    elif population is not None:
+        pool = population.at_best(walk_best)
+    elif walker.rank == walk_best:
         _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
     if best is None:
         raise LiftError("no scheme found lifts to Z", _distinct(
@@ -357,6 +431,120 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                         flips=flips, seconds=time.monotonic() - t0, restarts=restarts,
                         reached_target=target >= 0 and best_rank <= target,
                         history=tuple(history), walk_rank=walk_best)
+
+
+class _Ladder:
+    """The rank-by-rank pool of ``restart="stepdown"``: distinct schemes
+    (snapshots) per rank, and the level the walks start from."""
+
+    def __init__(self, walker, cfg: SearchConfig, picker: np.random.Generator) -> None:
+        self.cfg = cfg
+        self.picker = picker
+        self.level = walker.rank
+        self.pools: dict[int, list[tuple[np.ndarray, int]]] = {}
+        self.keys: dict[int, set[str]] = {}
+        self.level_since = 0  # flips count when the walks began at this level
+        self.keep(walker, made_at=0)
+
+    def keep(self, walker, made_at: int) -> bool:
+        """Add the walker's scheme to the pool of its rank when that is at most
+        the level, distinct and the pool has room; True when it was added."""
+        rank = walker.rank
+        if rank > self.level:
+            return False
+        pool = self.pools.setdefault(rank, [])
+        if len(pool) >= self.cfg.pool_size:
+            return False
+        snap = walker.snapshot()
+        key = tensors.canonical_hash(walker.unpack(snap))  # as the result's pool dedupes
+        seen = self.keys.setdefault(rank, set())
+        if key in seen:
+            return False
+        seen.add(key)
+        pool.append(snap)
+        return True
+
+    def next_walk(self, walker, flips: int) -> None:
+        """Move the level down when a pool below is full (or this level has had
+        its share of flips and a pool below holds anything), then restore a
+        random scheme of the level's pool."""
+        below = [r for r in self.pools if r < self.level and self.pools[r]]
+        full = [r for r in below if len(self.pools[r]) >= self.cfg.pool_size]
+        spent = flips - self.level_since >= self.cfg.pool_size * self.cfg.restart_after
+        if full or (below and spent):
+            self.level = min(full) if full else min(below)
+            self.level_since = flips
+            for r in [r for r in self.pools if r > self.level]:
+                del self.pools[r], self.keys[r]
+        pool = self.pools[self.level]
+        walker.restore(pool[int(self.picker.integers(len(pool)))])
+
+    def full(self) -> bool:
+        """Whether the pool at the lowest rank held has ``pool_size`` schemes."""
+        return len(self.lowest()) >= self.cfg.pool_size
+
+    def lowest(self) -> list[tuple[np.ndarray, int]]:
+        """The pool at the lowest rank held."""
+        return self.pools[min(r for r in self.pools if self.pools[r])]
+
+
+class _Population:
+    """``restart="population"``: ``pool_size`` walkers in one process taking turns
+    of ``chunk`` flips.  Each remembers the scheme at which it last improved on
+    its own best; after ``10 · restart_after`` flips without improving it resets
+    there; every ``restart_after`` flips of each walker, the walkers whose best
+    is behind the population's copy the scheme of a walker at the best rank."""
+
+    def __init__(self, first, make, seed: int, cfg: SearchConfig,
+                 picker: np.random.Generator) -> None:
+        self.cfg = cfg
+        self.picker = picker
+        size = cfg.pool_size
+        self.walkers = [first] + [make(seed + 0x9E3779B1 * (i + 1)) for i in range(size - 1)]
+        self.best = [w.rank for w in self.walkers]
+        self.marks = [w.snapshot() for w in self.walkers]
+        self.since = [0] * size
+        self.turn = 0
+        self.round_flips = 0
+
+    @property
+    def walker(self):
+        return self.walkers[self.turn]
+
+    @property
+    def run_best(self) -> int:
+        return self.best[self.turn]
+
+    def after(self, made: int, code: int) -> int:
+        """Book the turn that just ran and pass to the next walker; the number of
+        resets and copies made."""
+        i, w = self.turn, self.walker
+        moves = 0
+        self.since[i] += made
+        if w.rank < self.best[i]:
+            self.best[i], self.marks[i], self.since[i] = w.rank, w.snapshot(), 0
+        elif code == flips_z2.STUCK or self.since[i] >= 10 * self.cfg.restart_after:
+            w.restore(self.marks[i])
+            self.since[i] = 0
+            moves += 1
+        self.round_flips += made
+        self.turn = (i + 1) % len(self.walkers)
+        if self.round_flips >= self.cfg.restart_after * len(self.walkers):
+            self.round_flips = 0
+            top = min(self.best)
+            leaders = [j for j, b in enumerate(self.best) if b == top]
+            for j, b in enumerate(self.best):
+                if b > top:
+                    k = leaders[int(self.picker.integers(len(leaders)))]
+                    self.walkers[j].restore(self.marks[k])
+                    self.best[j], self.marks[j], self.since[j] = top, self.walkers[j].snapshot(), 0
+                    moves += 1
+        return moves
+
+    def at_best(self, rank: int) -> list[tuple[np.ndarray, int]]:
+        """Snapshots of the walkers now at ``rank`` (their marks when none is)."""
+        now = [w.snapshot() for w in self.walkers if w.rank == rank]
+        return now or [m for m, b in zip(self.marks, self.best) if b == rank]
 
 
 class LiftError(ValueError):

@@ -1,0 +1,122 @@
+"""How the walks are organised: which restart strategy reaches a rank first.
+
+Runs ``alphaalgo.localsearch.search`` from the schoolbook scheme of one shape
+with several organisations of the walks, each for ``--seeds`` seeds and
+``--budget`` seconds, ``--jobs`` processes at once (one core each), and prints
+one JSON line per run and a Markdown table for ``benchmarks/RESULTS.md``
+(rank reached per seed, and the seconds to each rank of ``--ranks``):
+
+* ``pool``      — the default: restarts from a pool of schemes at the best
+  rank after 3·10⁷ flips without a new best; a new best empties the pool;
+* ``start``     — independent runs from the start (``restart="start"``);
+* ``stepdown``  — the rank-by-rank pool (``restart="stepdown"``): many distinct
+  schemes at each rank, each walked ``--walk`` flips at most, until
+  ``--pool`` of them have reached the next rank;
+* ``population`` — ``--pool`` walkers in one process that take turns; every
+  ``--walk`` flips the walkers behind copy one at the best rank, and a walker
+  that has not improved for ``10 · --walk`` flips resets to the last scheme at
+  which it improved.
+
+``--ring ZT`` walks over {−1, 0, 1}; ``--ring Z`` walks over Z2 and counts
+the schemes that Hensel-lift.
+
+examples:
+  .venv/bin/python benchmarks/bench_walks.py --shape 3,4,4 --ring Z2 --ranks 39,38 \\
+      --budget 600 --seeds 0,1 --variants pool,stepdown
+  .venv/bin/python benchmarks/bench_walks.py --shape 4,4,4 --ring Z2 --ranks 49,48,47 \\
+      --budget 1800 --seeds 0 --variants stepdown --walk 3000000 --pool 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_localsearch import machine  # noqa: E402
+
+
+def settings(variant: str, walk: int, pool: int, ring: str):
+    from alphaalgo.localsearch import SearchConfig
+
+    bound = dict(bound=1)
+    return {
+        "pool": SearchConfig(**bound),
+        "start": SearchConfig(restart="start", restart_after=walk, **bound),
+        "stepdown": SearchConfig(restart="stepdown", restart_after=walk, pool_size=pool, **bound),
+        "population": SearchConfig(restart="population", restart_after=walk, pool_size=pool,
+                                   **bound),
+    }[variant]
+
+
+def run_one(shape: tuple[int, int, int], ring: str, ranks: list[int], budget: float,
+            variant: str, seed: int, walk: int, pool: int) -> dict:
+    from alphaalgo import tensors
+    from alphaalgo.localsearch import search
+
+    start = tensors.naive_scheme(*shape, "Z2" if ring == "Z2" else "Z")
+    how = dict(method="flips") if ring == "ZT" else {}
+    res = search(start, ring="Z" if ring == "ZT" else ring, target_rank=min(ranks),
+                 time_limit=budget, seed=seed, config=settings(variant, walk, pool, ring), **how)
+    assert tensors.verify(res.scheme, "Z" if ring == "ZT" else ring).valid
+    if ring == "ZT":
+        assert res.scheme.max_abs_coefficient() <= 1
+    when = {}
+    for r, _, t in res.history:
+        for goal in ranks:
+            if r <= goal and goal not in when:
+                when[goal] = round(t, 1)
+    return {"shape": ",".join(map(str, shape)), "ring": ring, "variant": variant, "seed": seed,
+            "walk": walk, "pool": pool, "budget_s": budget, "rank": res.scheme.rank,
+            "walk_rank": res.walk_rank, "seconds_to": {str(g): when.get(g) for g in ranks},
+            "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
+            "restarts": res.restarts}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shape", default="3,4,4")
+    ap.add_argument("--ring", choices=("Z2", "Z", "ZT"), default="Z2")
+    ap.add_argument("--ranks", default="39,38", help="ranks whose time to reach is reported")
+    ap.add_argument("--budget", type=float, default=600.0)
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--variants", default="pool,stepdown")
+    ap.add_argument("--walk", type=int, default=2_000_000,
+                    help="flips per walk (start, stepdown, population)")
+    ap.add_argument("--pool", type=int, default=64, help="schemes per rank / walkers")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
+    args = ap.parse_args()
+    shape = tuple(int(x) for x in args.shape.split(","))
+    ranks = sorted((int(x) for x in args.ranks.split(",")), reverse=True)
+    print(json.dumps({"machine": machine()}), flush=True)
+    runs = [(v, int(s)) for v in args.variants.split(",") for s in args.seeds.split(",")]
+    rows = []
+    with cf.ProcessPoolExecutor(args.jobs) as ex:
+        futs = [ex.submit(run_one, shape, args.ring, ranks, args.budget, v, s, args.walk,
+                          args.pool) for v, s in runs]
+        for fut in cf.as_completed(futs):
+            rows.append(fut.result())
+            line = json.dumps(rows[-1])
+            print(line, flush=True)
+            if args.out:
+                with open(args.out, "a") as fh:
+                    fh.write(line + "\n")
+    heads = " | ".join(f"s to {g}" for g in ranks)
+    print(f"\n| walks | seed | rank | {heads} | flips/s |")
+    print("|---|---|---|" + "---|" * len(ranks) + "---|")
+    for row in sorted(rows, key=lambda r: (args.variants.split(",").index(r["variant"]),
+                                           r["seed"])):
+        cells = " | ".join("–" if row["seconds_to"][str(g)] is None
+                           else f"{row['seconds_to'][str(g)]}" for g in ranks)
+        print(f"| {row['variant']} | {row['seed']} | {row['rank']} | {cells} | "
+              f"{row['flips_per_s'] / 1e6:.1f}·10⁶ |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -163,7 +163,10 @@ def game_config(spec: CampaignSpec) -> GameConfig:
     """The game a campaign plays."""
     tgt = game.target_tensor(spec.shape, spec.target)
     p = spec.preset.game
-    coefs = spec.coefficients or p.coefficients or game.default_coefficients(spec.ring, spec.shape)
+    # one network for many shapes reads one coefficient set: {-1, 0, 1} (Z2: {0, 1})
+    default = game.default_coefficients(spec.ring, (1, 1, 1) if spec.preset.network.multishape
+                                        else spec.shape)
+    coefs = spec.coefficients or p.coefficients or default
     naive = int(np.prod(spec.shape)) if spec.shape else tensors.slice_rank_bound(tgt)
     max_moves = p.max_moves or int(np.ceil(naive * p.move_slack))
     return GameConfig(tuple(tgt.shape), spec.ring, tuple(coefs), int(max_moves), p.history)

@@ -38,8 +38,9 @@ class Harvest:
     seconds: float
 
 
-def harvest(shape: Sequence[int], ring: str, count: int, *, time_limit: float,
-            rank: int | None = None, seed: int = 0, walk: int = 200_000,
+def harvest(shape: Sequence[int], ring: str, count: int, *, time_limit: float | None = None,
+            max_flips: int | None = None, rank: int | None = None, seed: int = 0,
+            walk: int = 200_000,
             progress: Callable[[int, int, float], None] | None = None) -> Harvest:
     """Up to ``count`` distinct schemes of ⟨n,m,p⟩ at the lowest rank reached.
 
@@ -49,6 +50,8 @@ def harvest(shape: Sequence[int], ring: str, count: int, *, time_limit: float,
       count: schemes wanted (the pool size at each rank).
       time_limit: seconds at most; the harvest ends earlier once ``count``
         schemes at rank ``rank`` (or below) are held.
+      max_flips: flips at most instead (or as well): half for the way down, half
+        for the pool; with no time limit the harvest is the same on every machine.
       rank: the rank to reach before collecting (default: as low as the time
         allows, collecting all along).
       seed: fixes the walks.
@@ -64,18 +67,22 @@ def harvest(shape: Sequence[int], ring: str, count: int, *, time_limit: float,
         raise ValueError(f"harvests are over Z or Z2, not {ring!r}")
     if count < 1:
         raise ValueError(f"count must be ≥ 1, got {count}")
+    if time_limit is None and max_flips is None:
+        raise ValueError("give a time limit or a number of flips")
     t0 = time.monotonic()
     n, m, p = (int(x) for x in shape)
     how = dict(ring=ring, seed=seed, method="flips" if ring == "Z" else "auto", progress=progress)
     # First down to the rank by the default walks (fast), then fill the pool there.
-    first = search(tensors.naive_scheme(n, m, p, ring), target_rank=rank,
-                   time_limit=time_limit if rank is not None else time_limit / 2,
+    down = None if time_limit is None else (time_limit if rank is not None else time_limit / 2)
+    first = search(tensors.naive_scheme(n, m, p, ring), target_rank=rank, time_limit=down,
+                   max_flips=None if max_flips is None else max(max_flips // 2, 1),
                    config=SearchConfig(bound=1), **how)
-    left = max(time_limit - (time.monotonic() - t0), 1e-3)
+    left = None if time_limit is None else max(time_limit - (time.monotonic() - t0), 1e-3)
     config = SearchConfig(restart="stepdown", restart_after=int(walk), pool_size=int(count),
                           chunk=min(250_000, int(walk)), bound=1)
-    res = search(first.scheme, target_rank=first.scheme.rank, time_limit=left, config=config,
-                 fill_pool=True, **how)
+    res = search(first.scheme, target_rank=first.scheme.rank, time_limit=left,
+                 max_flips=None if max_flips is None else max(max_flips - first.flips, 1),
+                 config=config, fill_pool=True, **how)
     schemes = tuple(s for s in res.pool if s.rank == res.scheme.rank)
     return Harvest(schemes=schemes, rank=res.scheme.rank, flips=first.flips + res.flips,
                    seconds=time.monotonic() - t0)

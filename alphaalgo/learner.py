@@ -78,13 +78,18 @@ def quantile_loss(quantiles: jax.Array, target: jax.Array, kappa: float = 1.0) -
     return jnp.mean(jnp.sum(jnp.abs(taus - (u < 0)) * huber / kappa, axis=-1))
 
 
-def loss_fn(agent: Agent, cfg: LearnerConfig, params, batches: Sequence[Examples]
-            ) -> tuple[jax.Array, dict[str, jax.Array]]:
+def loss_fn(agent: Agent | Sequence[Agent], cfg: LearnerConfig, params,
+            batches: Sequence[Examples]) -> tuple[jax.Array, dict[str, jax.Array]]:
     """The total loss and its parts over one or more batches of :class:`Examples`
-    (each batch may have its own K), weighted by their sizes."""
+    (each batch may have its own K), weighted by their sizes.  ``agent`` may be one
+    agent per batch: a multishape network's agents for several games share
+    ``params`` (``NetConfig.multishape``)."""
+    agents = [agent] * len(batches) if isinstance(agent, Agent) else list(agent)
+    if len(agents) != len(batches):
+        raise ValueError(f"{len(agents)} agents for {len(batches)} batches")
     total_n = sum(b.value.shape[0] for b in batches)
     policy = value = 0.0
-    for batch in batches:
+    for agent, batch in zip(agents, batches):
         logp, quantiles = agent.score(params, batch.residual, batch.last_actions,
                                       batch.step, batch.actions)
         share = batch.value.shape[0] / total_n
@@ -98,9 +103,10 @@ def init_state(agent: Agent, cfg: LearnerConfig, rng: jax.Array) -> TrainState:
     return TrainState(params, jax.jit(make_optimizer(cfg).init)(params), 0)
 
 
-def make_update(agent: Agent, cfg: LearnerConfig):
+def make_update(agent: Agent | Sequence[Agent], cfg: LearnerConfig):
     """A jitted ``update(params, opt_state, batches) -> (params, opt_state, metrics)``
-    (``batches``: a sequence of :class:`Examples`, as :func:`loss_fn`)."""
+    (``batches``: a sequence of :class:`Examples`, and ``agent`` one agent or one
+    per batch, as :func:`loss_fn`)."""
     opt = make_optimizer(cfg)
 
     def update(params, opt_state, batches):

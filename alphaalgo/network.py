@@ -43,6 +43,12 @@ class NetConfig:
       decoder_layers: cross-attention blocks in the policy head.
       quantiles: value quantiles (AlphaTensor: 8).
       max_vocab: the largest token vocabulary (sets the chunk size).
+      multishape: one set of parameters for every matmul shape up to
+        ⟨max_dim, max_dim, max_dim⟩ (:func:`layout`): the cells of the grids
+        are embedded by the matrix indices they stand for (a_ij, b_jk, c_ki),
+        their features and the action tokens are laid out on max_dim×max_dim
+        matrices, so no parameter's shape depends on the game's.
+      max_dim: the largest n, m or p a multishape network plays.
     """
 
     width: int = 64
@@ -51,6 +57,31 @@ class NetConfig:
     decoder_layers: int = 1
     quantiles: int = 8
     max_vocab: int = 256
+    multishape: bool = False
+    max_dim: int = 5
+
+
+def layout(config: GameConfig, max_dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where a matmul game's coordinates sit on ``max_dim × max_dim`` matrices.
+
+    For ⟨n,m,p⟩ (sizes ``(n·m, m·p, p·n)``), coordinate ``i·m + j`` of the first
+    mode is entry a_ij, ``j·p + k`` of the second b_jk and ``k·n + i`` of the
+    third c_ki (C transposed, AlphaTensor's convention).  Returns, per mode,
+    ``index (S, 2)``: each coordinate's (row, column) in its matrix; the slot
+    of a coordinate on the padded matrix is ``row · max_dim + column``.
+    Raises ``ValueError`` when the sizes are not a matmul tensor's or a
+    dimension exceeds ``max_dim``.
+    """
+    from .demos import matrix_shape
+
+    shape = matrix_shape(config.sizes)
+    if shape is None:
+        raise ValueError(f"a multishape network plays matmul tensors; sizes {config.sizes} are not one")
+    if max(shape) > max_dim:
+        raise ValueError(f"a multishape network plays shapes up to {max_dim}; got ⟨{shape[0]},{shape[1]},{shape[2]}⟩")
+    n, m, p = shape
+    return tuple(np.array([(r, c) for r in range(rows) for c in range(cols)], np.int64)
+                 for rows, cols in ((n, m), (m, p), (p, n)))
 
 
 class Tokenizer:
@@ -62,31 +93,43 @@ class Tokenizer:
     index in the set.
     """
 
-    def __init__(self, config: GameConfig, max_vocab: int = 256):
+    def __init__(self, config: GameConfig, max_vocab: int = 256, max_dim: int | None = None):
         self.config = config
         coefs = np.array(config.coefficients, np.int64)
         base = len(coefs)
+        if max_dim is None:     # tokens over the action's own coordinates
+            sizes = config.sizes
+            self.slots = np.arange(config.action_size)
+        else:                   # tokens over max_dim × max_dim matrices (multishape)
+            sizes = (max_dim * max_dim,) * 3
+            self.slots = np.concatenate([idx[:, 0] * max_dim + idx[:, 1] + f * max_dim * max_dim
+                                         for f, idx in enumerate(layout(config, max_dim))])
         chunk = 1
-        while chunk < max(config.sizes) and base ** (chunk + 1) <= max_vocab:
+        while chunk < max(sizes) and base ** (chunk + 1) <= max_vocab:
             chunk += 1
         self.chunk, self.base, self.vocab = chunk, base, base ** chunk
         self.zero_digit = int(np.flatnonzero(coefs == 0)[0])
-        spans = []                           # (factor, start in action, length)
+        spans = []                           # (factor, start in the token layout, length)
         offset = 0
-        for f, size in enumerate(config.sizes):
+        for f, size in enumerate(sizes):
             for start in range(0, size, chunk):
                 spans.append((f, offset + start, min(chunk, size - start)))
             offset += size
         self.spans = spans
         self.length = len(spans)
+        self.layout_size = offset
+        self.identity = offset == config.action_size and np.array_equal(self.slots, np.arange(offset))
+        used = np.zeros(offset + chunk, bool)   # coordinates of the game in the layout
+        used[self.slots] = True
         digits = np.array(list(itertools.product(range(base), repeat=chunk)), np.int64)[:, ::-1]
         self.digits = digits                 # (V, chunk): digit i of token v
         values = coefs[digits]               # (V, chunk)
         self.values = values
         t, v = self.length, self.vocab
         pad_ok = np.ones((t, v), bool)
-        for i, (_, _, length) in enumerate(spans):
-            pad_ok[i] = np.all(digits[:, length:] == self.zero_digit, axis=1)
+        for i, (_, start, length) in enumerate(spans):
+            free = used[start:start + chunk] & (np.arange(chunk) < length)
+            pad_ok[i] = np.all((digits == self.zero_digit) | free[None, :], axis=1)
         self.pad_ok = pad_ok
         self.is_zero = np.all(values == 0, axis=1)
         nz = values != 0
@@ -102,6 +145,9 @@ class Tokenizer:
     def encode(self, actions: jax.Array) -> jax.Array:
         """``int8 (..., A)`` → ``int32 (..., T)``."""
         idx = jnp.asarray(self._lookup)[actions.astype(jnp.int32) + 8]
+        if not self.identity:
+            idx = jnp.full(idx.shape[:-1] + (self.layout_size,), self.zero_digit,
+                           idx.dtype).at[..., self.slots].set(idx)
         toks = []
         for _, start, length in self.spans:
             digits = idx[..., start:start + length]
@@ -114,7 +160,8 @@ class Tokenizer:
         """``int32 (..., T)`` → ``int8 (..., A)``."""
         vals = jnp.asarray(self.values, jnp.int8)[tokens]      # (..., T, chunk)
         parts = [vals[..., i, :length] for i, (_, _, length) in enumerate(self.spans)]
-        return jnp.concatenate(parts, axis=-1)
+        flat = jnp.concatenate(parts, axis=-1)
+        return flat if self.identity else flat[..., self.slots]
 
     def mask(self, t: int, zero_before: jax.Array) -> jax.Array:
         """``bool (..., V)``: tokens allowed at position ``t`` given ``zero_before
@@ -170,8 +217,13 @@ class AgentNet(hk.Module):
                           jnp.sum(jnp.abs(residual.astype(jnp.float32)), (1, 2, 3)) / 16.0], -1)
         scal_emb = hk.Linear(d, name="scalars")(scal)[:, None, :]
         toks = []
-        for i, grid in enumerate(grids):
-            pos = hk.get_parameter(f"pos{i}", (grid.shape[1], d), init=hk.initializers.TruncatedNormal(0.02))
+        if self.c.multishape:
+            grids, positions = self._multishape_grids(x)
+        else:
+            positions = [hk.get_parameter(f"pos{i}", (grid.shape[1], d),
+                                          init=hk.initializers.TruncatedNormal(0.02))
+                         for i, grid in enumerate(grids)]
+        for i, (grid, pos) in enumerate(zip(grids, positions)):
             toks.append(hk.Linear(d, name=f"embed{i}")(grid) + pos + scal_emb)
         sizes = [t.shape[1] for t in toks]
         for layer in range(self.c.layers):
@@ -185,6 +237,29 @@ class AgentNet(hk.Module):
                 toks[i], toks[j] = z[:, :sizes[i]], z[:, sizes[i]:]
         allt = _ln("torso_ln")(jnp.concatenate(toks, axis=1))
         return allt, jnp.mean(allt, axis=1)
+
+    def _multishape_grids(self, x: jax.Array) -> tuple[list[jax.Array], list[jax.Array]]:
+        """The three grids of ``x (B, S1, S2, S3, C)`` with features laid out on
+        ``max_dim × max_dim`` matrices, ``(B, cells, max_dim²·C)``, and the cells'
+        position embeddings ``(cells, d)``: the sum of one embedding per matrix
+        index of the two entries a cell stands for (e.g. a_ij and b_jk)."""
+        g, d, dim = self.g, self.c.width, self.c.max_dim
+        idx = layout(g, dim)
+        b, c = x.shape[0], x.shape[-1]
+        init = hk.initializers.TruncatedNormal(0.02)
+        views = [x, x.transpose(0, 2, 3, 1, 4), x.transpose(0, 3, 1, 2, 4)]
+        grids, positions = [], []
+        for i, view in enumerate(views):
+            first, second, third = i, (i + 1) % 3, (i + 2) % 3
+            slots = idx[third][:, 0] * dim + idx[third][:, 1]
+            s1, s2 = view.shape[1], view.shape[2]
+            padded = jnp.zeros((b, s1, s2, dim * dim, c), view.dtype).at[:, :, :, slots, :].set(view)
+            grids.append(padded.reshape(b, s1 * s2, dim * dim * c))
+            tables = [hk.get_parameter(f"pos{i}_{t}", (dim, d), init=init) for t in range(4)]
+            rows = (tables[0][idx[first][:, 0]] + tables[1][idx[first][:, 1]])[:, None, :]
+            cols = (tables[2][idx[second][:, 0]] + tables[3][idx[second][:, 1]])[None, :, :]
+            positions.append((rows + cols).reshape(s1 * s2, d))
+        return grids, positions
 
     # ------------------------------------------------------------------ value
     def value(self, pooled: jax.Array) -> jax.Array:
@@ -271,7 +346,7 @@ class Agent:
 
     @property
     def tokenizer(self) -> Tokenizer:
-        return _tokenizer(self.game_config, self.net_config.max_vocab)
+        return _tokenizer(self.game_config, self.net_config)
 
     def _transformed(self) -> hk.MultiTransformed:
         return _transform(self.game_config, self.net_config)
@@ -296,10 +371,10 @@ class Agent:
 _CACHE: dict = {}
 
 
-def _tokenizer(g: GameConfig, max_vocab: int) -> Tokenizer:
-    key = ("tok", g, max_vocab)
+def _tokenizer(g: GameConfig, c: NetConfig) -> Tokenizer:
+    key = ("tok", g, c.max_vocab, c.multishape and c.max_dim)
     if key not in _CACHE:
-        _CACHE[key] = Tokenizer(g, max_vocab)
+        _CACHE[key] = Tokenizer(g, c.max_vocab, c.max_dim if c.multishape else None)
     return _CACHE[key]
 
 
@@ -307,7 +382,7 @@ def _transform(g: GameConfig, c: NetConfig) -> hk.MultiTransformed:
     key = ("net", g, c)
     if key in _CACHE:
         return _CACHE[key]
-    tok = _tokenizer(g, c.max_vocab)
+    tok = _tokenizer(g, c)
 
     def build():
         net = AgentNet(g, c, tok)

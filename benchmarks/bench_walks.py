@@ -39,10 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_localsearch import machine  # noqa: E402
 
 
-def settings(variant: str, walk: int, pool: int, ring: str):
+def settings(variant: str, walk: int, pool: int, ring: str, slack: int = 2,
+             plateau: int = 20_000):
     from alphaalgo.localsearch import SearchConfig
 
-    bound = dict(bound=1)
+    bound = dict(bound=1, plus_slack=slack, plateau=plateau)
     return {
         "pool": SearchConfig(**bound),
         "start": SearchConfig(restart="start", restart_after=walk, **bound),
@@ -53,14 +54,15 @@ def settings(variant: str, walk: int, pool: int, ring: str):
 
 
 def run_one(shape: tuple[int, int, int], ring: str, ranks: list[int], budget: float,
-            variant: str, seed: int, walk: int, pool: int) -> dict:
+            variant: str, seed: int, walk: int, pool: int, slack: int = 2,
+            plateau: int = 20_000) -> dict:
     from alphaalgo import tensors
     from alphaalgo.localsearch import search
 
     start = tensors.naive_scheme(*shape, "Z2" if ring == "Z2" else "Z")
     how = dict(method="flips") if ring == "ZT" else {}
     res = search(start, ring="Z" if ring == "ZT" else ring, target_rank=min(ranks),
-                 time_limit=budget, seed=seed, config=settings(variant, walk, pool, ring), **how)
+                 time_limit=budget, seed=seed, config=settings(variant, walk, pool, ring, slack, plateau), **how)
     assert tensors.verify(res.scheme, "Z" if ring == "ZT" else ring).valid
     if ring == "ZT":
         assert res.scheme.max_abs_coefficient() <= 1
@@ -70,7 +72,8 @@ def run_one(shape: tuple[int, int, int], ring: str, ranks: list[int], budget: fl
             if r <= goal and goal not in when:
                 when[goal] = round(t, 1)
     return {"shape": ",".join(map(str, shape)), "ring": ring, "variant": variant, "seed": seed,
-            "walk": walk, "pool": pool, "budget_s": budget, "rank": res.scheme.rank,
+            "walk": walk, "pool": pool, "plus_slack": slack, "plateau": plateau,
+            "budget_s": budget, "rank": res.scheme.rank,
             "walk_rank": res.walk_rank, "seconds_to": {str(g): when.get(g) for g in ranks},
             "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
             "restarts": res.restarts}
@@ -88,6 +91,10 @@ def main() -> int:
     ap.add_argument("--walk", type=int, default=2_000_000,
                     help="flips per walk (start, stepdown, population)")
     ap.add_argument("--pool", type=int, default=64, help="schemes per rank / walkers")
+    ap.add_argument("--plus-slack", type=int, default=2,
+                    help="plus transitions up to the best rank + this")
+    ap.add_argument("--plateau", type=int, default=20_000,
+                    help="flips without a reduction before a plus transition")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
     args = ap.parse_args()
@@ -98,7 +105,7 @@ def main() -> int:
     rows = []
     with cf.ProcessPoolExecutor(args.jobs) as ex:
         futs = [ex.submit(run_one, shape, args.ring, ranks, args.budget, v, s, args.walk,
-                          args.pool) for v, s in runs]
+                          args.pool, args.plus_slack, args.plateau) for v, s in runs]
         for fut in cf.as_completed(futs):
             rows.append(fut.result())
             line = json.dumps(rows[-1])

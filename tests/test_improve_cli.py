@@ -109,6 +109,9 @@ def test_same_seed_same_output(capsys, tmp_path):
     (["--time-limit", "0"], "seconds must be a finite positive number"),
     (["--max-flips", "0"], "--max-flips must be between 1"),
     (["--target-rank", "-1"], "--target-rank"),
+    (["--walks", "sideways"], "--walks"),
+    (["--pool", "0"], "--pool"),
+    (["--walks", "stepdown", "--minimize", "additions"], "not with --minimize additions"),
 ])
 def test_bad_options_exit_2(capsys, tmp_path, naive222, extra, message):
     out = tmp_path / "x.json"
@@ -277,3 +280,17 @@ def test_ray_backend_bad_input_exit_2(tmp_path, capsys, argv, message):
     code, _, err = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z2", *argv,
                        "--out", str(out))
     assert code == 2 and message in err and not out.exists()
+
+
+@pytest.mark.parametrize("walks", ["stepdown", "population"])
+def test_organised_walks_reach_the_target(tmp_path, capsys, walks):
+    """--walks stepdown (a pool per rank) and population (walkers in turns) reach ⟨2,3,3⟩ 15
+    over Z2 from scratch, and the command in the provenance repeats the choice."""
+    out = tmp_path / f"{walks}.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "2,3,3", "--ring", "Z2", "--target-rank",
+                          "15", "--walks", walks, "--walk", "200000", "--pool", "8",
+                          "--workers", "1", "--seed", "1", "--quiet", "--out", str(out))
+    assert code == 0, stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 15 and tensors.verify(rec.scheme, "Z2").valid
+    assert f"--walks {walks} --walk 200000 --pool 8" in rec.provenance["command"]

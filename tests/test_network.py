@@ -80,3 +80,42 @@ def test_risk_value():
     q = jnp.asarray([[8.0, 7, 6, 5, 4, 3, 2, 1]])
     assert float(network.risk_value(q, 0.75)[0]) == pytest.approx(7.5)
     assert float(network.risk_value(q, 0.0)[0]) == pytest.approx(4.5)
+
+
+def test_one_multishape_network_plays_three_shapes():
+    """One parameter set (NetConfig.multishape) evaluates and scores states of ⟨2,2,2⟩,
+    ⟨2,3,4⟩ and ⟨3,3,3⟩: its parameter shapes do not depend on the game, every sample
+    is a legal canonical action of that game, and teacher forcing scores it as drawn."""
+    net = network.NetConfig(width=16, layers=1, heads=2, multishape=True, max_dim=4)
+    shapes = [(2, 2, 2), (2, 3, 4), (3, 3, 3)]
+    configs = [game.GameConfig(game.target_tensor(s).shape, "Z", (-1, 0, 1), max_moves=10,
+                               history=1) for s in shapes]
+    params = network.Agent(configs[0], net).init(jax.random.PRNGKey(0))
+    for cfg in configs:
+        agent = network.Agent(cfg, net)
+        other = agent.init(jax.random.PRNGKey(1))
+        assert jax.tree.map(jnp.shape, other) == jax.tree.map(jnp.shape, params)
+        ex = demos.demo_examples(np.random.default_rng(2), cfg, demos.DemoConfig(structured=1.0), 2)
+        acts, logp, _, q = jax.jit(agent.evaluate, static_argnums=5)(
+            params, jax.random.PRNGKey(3), ex.residual, ex.last_actions, ex.step, 8)
+        assert acts.shape == (2, 8, cfg.action_size) and q.shape == (2, net.quantiles)
+        assert np.all(np.asarray(game.is_legal(cfg, acts)))
+        np.testing.assert_array_equal(np.asarray(game.canonicalize(cfg, acts)), np.asarray(acts))
+        scored, _ = jax.jit(agent.score)(params, ex.residual, ex.last_actions, ex.step, acts)
+        np.testing.assert_allclose(np.asarray(scored), np.asarray(logp), atol=1e-4)
+        tok = agent.tokenizer
+        np.testing.assert_array_equal(np.asarray(tok.decode(tok.encode(jnp.asarray(acts)))),
+                                      np.asarray(acts))
+    with pytest.raises(ValueError, match="up to 4"):
+        network.Agent(game.GameConfig((5, 25, 5), "Z", (-1, 0, 1)), net).init(jax.random.PRNGKey(0))
+
+
+def test_multishape_layout_follows_the_tensor_convention():
+    """Coordinate i·m+j of ⟨n,m,p⟩'s first mode is a_ij, j·p+k of the second b_jk and
+    k·n+i of the third c_ki."""
+    cfg = game.GameConfig(game.target_tensor((2, 3, 4)).shape, "Z", (-1, 0, 1))
+    a, b, c = network.layout(cfg, 5)
+    assert a.tolist()[1 * 3 + 2] == [1, 2] and b.tolist()[2 * 4 + 3] == [2, 3]
+    assert c.tolist()[3 * 2 + 1] == [3, 1]
+    with pytest.raises(ValueError, match="not one"):
+        network.layout(game.GameConfig((3, 5, 7), "Z", (-1, 0, 1)), 5)

@@ -29,6 +29,15 @@ With --ring ZT the walk is over {-1, 0, 1} itself (flips over Z, no
 coefficient may leave that set), so the result holds over every ring with
 no lifting; the start must be ternary too.
 
+--walks organises the walks: 'pool' (the default) restarts from a pool of
+schemes at the best rank after --walk flips without progress; 'start' runs
+independent walks from the start; 'stepdown' keeps up to --pool distinct
+schemes at every rank, starts each walk from one of the current rank's and
+moves down a rank when the pool below fills (Kauers & Moosbauer's way);
+'population' runs --pool walkers in one process in turns: those behind copy
+one at the best rank, and one that stops improving resets to where it last
+improved.  benchmarks/RESULTS.md compares them.
+
 With --lift (--ring Z2, for a start valid only mod 2) the walk runs over Z2
 and only schemes that Hensel-lift to Z count; the lifted scheme, verified
 exactly over Z, is written (the Z2 scheme, and exit 1, when none lifts).
@@ -120,6 +129,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "tasks on a Ray cluster (pip install 'alphaalgo[distributed]')")
     p.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                    help="with --backend ray: the cluster to join (default: start Ray here)")
+    p.add_argument("--walks", choices=("pool", "start", "stepdown", "population"), default=None,
+                   help="how the walks are organised: 'pool' restarts from schemes at the best "
+                        "rank (the default; --symmetric: 'start'), 'start' independent runs from "
+                        "the start, 'stepdown' a pool of distinct schemes at each rank walked "
+                        "down rank by rank, 'population' --pool walkers in one process that "
+                        "copy the best and reset to their last improvement")
+    p.add_argument("--walk", type=int_range(1_000, 2**50, "--walk"), default=None, metavar="F",
+                   help="flips per walk before a restart (default 3·10⁷; stepdown and "
+                        "population: 2·10⁶)")
+    p.add_argument("--pool", type=int_range(1, 100_000, "--pool"), default=None, metavar="N",
+                   help="schemes kept per rank, or walkers of the population (default 64)")
     p.add_argument("--symmetric", action="store_true",
                    help="walk cyclic-invariant schemes of a square shape by orbit flips "
                         "(--ring Z2, or Z by lifting)")
@@ -209,6 +229,9 @@ def run(args: argparse.Namespace) -> int:
     if args.blocks is not None and not (args.symmetric and args.file is None):
         raise UsageError("--blocks chooses the fixed terms of --symmetric from scratch "
                          "(with --shape and no FILE)")
+    if args.minimize == "additions" and (args.walks or args.walk or args.pool):
+        raise UsageError("--walks, --walk and --pool organise rank searches; not with "
+                         "--minimize additions")
     if args.minimize == "additions":
         if args.ring != "Z":
             raise UsageError("--minimize additions needs --ring Z (kernels run integer "
@@ -247,6 +270,7 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             config = symmetric.search_config(start.rank)
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
+    config = _organised(args, config or localsearch.SearchConfig())
     if args.minimize == "additions":
         return _run_additions(args, record, out, store)
 
@@ -290,6 +314,28 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
+
+
+def _organised(args: argparse.Namespace, config):
+    """``config`` with the walks organised as --walks, --walk and --pool ask."""
+    import dataclasses
+
+    changes = {}
+    if args.walks is not None:
+        changes["restart"] = args.walks
+    restart = changes.get("restart", config.restart)
+    if args.walk is not None:
+        changes["restart_after"] = args.walk
+    elif args.walks in ("stepdown", "population"):
+        changes["restart_after"] = 2_000_000
+    if args.pool is not None:
+        changes["pool_size"] = args.pool
+    if "restart_after" in changes:
+        changes["chunk"] = min(config.chunk, changes["restart_after"])
+    if restart == "population" and args.backend == "ray":
+        raise UsageError("--walks population runs its walkers in one process; with --backend "
+                         "ray use --walks pool, start or stepdown")
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 def _on_ray(args: argparse.Namespace, starts: list, how: dict, progress: "_Progress"):
@@ -366,6 +412,7 @@ def _command(args: argparse.Namespace) -> str:
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),
                         ("--key", args.key), ("--blocks", args.blocks),
+                        ("--walks", args.walks), ("--walk", args.walk), ("--pool", args.pool),
                         ("--store", args.store)):
         if value is not None:
             parts += [flag, str(value)]

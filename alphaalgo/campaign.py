@@ -53,6 +53,9 @@ PRETRAIN_SHARE = 1 / 3
 PRETRAIN_CHUNK = 50
 """Pretraining updates between two looks at the clock."""
 
+ENDGAME_SCHEMES = 64
+"""Schemes a play job carries for its endgames at most (drawn anew each round)."""
+
 AGENT_SOURCES = ("agent", "agent+completion")
 """Provenance of the schemes a campaign's games give: solved games, and games that hit
 the move limit completed by one term per non-zero fiber (``Played.completed``)."""
@@ -123,7 +126,9 @@ class Stats:
 
     ``agent_ranks`` counts the agent's solved games by rank and
     ``agent_reached_at`` is when one of them first reached the target rank by
-    itself (``reached_at`` counts local search's schemes too).
+    itself (``reached_at`` counts local search's schemes too).  ``endgame_k`` is
+    the endgames' current k (0: none are played); ``endgames_won`` of
+    ``endgames_played`` were solved at their scheme's rank or lower.
     """
 
     elapsed: float = 0.0
@@ -141,6 +146,9 @@ class Stats:
     reached_at: float | None = None
     agent_ranks: dict[int, int] = dataclasses.field(default_factory=dict)
     agent_reached_at: float | None = None
+    endgame_k: int = 0
+    endgames_played: int = 0
+    endgames_won: int = 0
 
     def agent_summary(self) -> str:
         """The ranks the agent's own games ended with, e.g. ``rank 7 ×40, rank 8 ×310``
@@ -210,6 +218,9 @@ class Campaign:
         self._localsearch_time = 0.0      # local-search seconds spent in this process
         self._localsearch_best_ok = True  # False once local search could not hold the best scheme
         self._benching: set[str] = set()  # canonical hashes with a benchmark in flight
+        self._real: list[Scheme] = []     # the harvest's schemes (spec.demos), for endgames
+        self._own: dict[str, Scheme] = {}  # the campaign's schemes at its best rank, by hash
+        self.stats.endgame_k = spec.preset.acting.endgame_k if spec.preset.acting.endgames > 0 else 0
         self._t0 = time.monotonic()
         self._last_checkpoint = self._t0
         self.executor = (executor or local_executor)(self.game, self.target, spec, log)
@@ -381,6 +392,9 @@ class Campaign:
             self.best = scheme
             self.stats.best_rank = scheme.rank
             self._write_out()
+            self._own.clear()
+        if scheme.rank == self.best.rank and len(self._own) < 256 and self._in_set(scheme):
+            self._own.setdefault(tensors.canonical_hash(scheme), scheme)
         if self._reached() and self.stats.reached_at is None:
             self.stats.reached_at = time.monotonic() - self._t0
         if new:
@@ -445,11 +459,38 @@ class Campaign:
                 self._offer(store, scheme, {"source": "agent+completion", "campaign": self.name,
                                             "round": played.round, "seed": self.spec.seed}, rng)
         self._localsearch_best(store, rng)
+        self._grow_endgames(played)
         ex = played.examples.replace(value=played.examples.value + bonus[played.game_of])
         self._call("add", ex)
         store.add_examples(self.campaign_id, "selfplay", ex.arrays())
         self.stats.rounds += 1
         self.stats.games += played.games
+
+    def _endgames(self):
+        """The :class:`~alphaalgo.player.Endgames` the next round plays, or None."""
+        from .player import Endgames
+
+        share = self.spec.preset.acting.endgames
+        schemes = list(self._real) + list(self._own.values())
+        if share <= 0 or not schemes or self.spec.shape is None:
+            return None
+        if len(schemes) > ENDGAME_SCHEMES:   # a job carries a sample, not the whole harvest
+            pick = np.random.default_rng([self.spec.seed, 6, self.stats.rounds]).choice(
+                len(schemes), ENDGAME_SCHEMES, replace=False)
+            schemes = [schemes[i] for i in pick]
+        return Endgames(tuple(schemes), self.stats.endgame_k, share)
+
+    def _grow_endgames(self, played) -> None:
+        """k up by one when half a round's endgames were won, down by one when none was."""
+        n, won = played.endgame_results()
+        self.stats.endgames_played += n
+        self.stats.endgames_won += won
+        if not n:
+            return
+        if won >= 0.5 * n:
+            self.stats.endgame_k += 1
+        elif won == 0 and self.stats.endgame_k > 1:
+            self.stats.endgame_k -= 1
 
     def _checkpoint_due(self, store) -> None:
         """A checkpoint when ``checkpoint_seconds`` have passed since the last one."""
@@ -491,7 +532,7 @@ class Campaign:
         path = checkpoint_path(self.spec.store, self.campaign_id, state.step)
         folder = path.parent
         meta = {"rounds": self.stats.rounds, "games": self.stats.games, "solved": self.stats.solved,
-                "campaign": self.spec.name}
+                "campaign": self.spec.name, "endgame_k": self.stats.endgame_k}
         learner.save_checkpoint(path, state, meta)
         store.record_checkpoint(self.campaign_id, state.step, str(path.resolve()))
         for old in sorted(folder.glob("step-*.npz"))[:-3]:
@@ -534,6 +575,7 @@ class Campaign:
         self.stats.rounds = int(meta.get("rounds", 0))
         self.stats.games = int(meta.get("games", 0))
         self.stats.solved = int(meta.get("solved", 0))
+        self.stats.endgame_k = int(meta.get("endgame_k", self.stats.endgame_k))
         self.stats.resumed_from = state.step
         self.log(f"resumed campaign {self.campaign_id} from step {state.step} ({ck[1]})")
         batch: list[Examples] = []
@@ -545,7 +587,8 @@ class Campaign:
         if batch:
             self._call("add", *batch)
         shown = []
-        for s in store.list_schemes(self.spec.shape or self.target.shape, self.spec.ring, self.campaign_id):
+        held = store.list_schemes(self.spec.shape or self.target.shape, self.spec.ring, self.campaign_id)
+        for s in held:
             if self.best is None or s.rank < self.best.rank:
                 self.best = s.scheme
             if s.provenance.get("source") == "localsearch" and s.rank < s.provenance.get("from_rank", 0):
@@ -555,6 +598,9 @@ class Campaign:
             if self._in_set(s.scheme):         # as _searched did when local search found it
                 self._demonstrate(s.scheme, rng)
         self.stats.best_rank = self.best.rank if self.best else None
+        for s in held:
+            if self.best is not None and s.rank == self.best.rank and self._in_set(s.scheme):
+                self._own.setdefault(tensors.canonical_hash(s.scheme), s.scheme)
         if self._reached():
             self.stats.reached_at = 0.0
         return True
@@ -609,7 +655,7 @@ class Campaign:
         next_round = self.stats.rounds
         params = self._call("params")
         for _ in range(ex.play_slots):
-            ex.submit(Job(PLAY, (params, next_round)))
+            ex.submit(Job(PLAY, (params, next_round, self._endgames())))
             next_round += 1
         t_act, sims, rounds_here = time.monotonic(), 0, 0
         while ex.pending(None) and not self._reached():
@@ -626,7 +672,7 @@ class Campaign:
                     self._absorb(store, done.result)
                     self._train(pre.replay.updates_per_round)
                     if not self._reached():
-                        ex.submit(Job(PLAY, (self._call("params"), next_round)))
+                        ex.submit(Job(PLAY, (self._call("params"), next_round, self._endgames())))
                         next_round += 1
                     self._tick()
                 elif done.job.kind == LOCALSEARCH:
@@ -663,6 +709,7 @@ class Campaign:
             raise ValueError(f"{self.spec.demos}: no {self.spec.ring} scheme of "
                              f"{','.join(map(str, self.spec.shape))} in the coefficient set")
         self._call("set_real", fit)
+        self._real = fit
         ranks = sorted({s.rank for s in fit})
         self.log(f"real demonstrations: {len(fit)} scheme(s) of rank {', '.join(map(str, ranks))} "
                  f"from {self.spec.demos}")

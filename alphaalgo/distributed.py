@@ -312,8 +312,8 @@ def ray_executor(settings: RaySettings):
             if job.kind == PLAY:
                 start()
                 actor = idle.pop()
-                params, round_ = job.args
-                pending[actor.play.remote(ray.put(params), round_)] = (job, actor)
+                params, *rest = job.args
+                pending[actor.play.remote(ray.put(params), *rest)] = (job, actor)
             elif job.kind == LOCALSEARCH:
                 pending[ray.remote(_localsearch_task).options(num_cpus=1).remote(*job.args)] = (job, None)
             elif job.kind == BENCH:

@@ -39,7 +39,8 @@ class Job:
 
     Attributes:
       kind: ``"play"``, ``"localsearch"`` or ``"bench"``.
-      args: play: ``(params, round)``; localsearch: ``(scheme, seconds, seed, target_rank, speed)``;
+      args: play: ``(params, round, endgames)`` (``endgames``: a
+        :class:`~alphaalgo.player.Endgames` or None); localsearch: ``(scheme, seconds, seed, target_rank, speed)``;
         bench: ``(scheme, backend, size (M, K, N), dtype, repeats)``.
       tag: anything the loop wants back with the result (not sent to workers).
     """

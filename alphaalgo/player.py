@@ -3,7 +3,10 @@
 A :class:`Player` plays a batch of games on the target (each, with
 probability ``acting.basis_change``, in a randomly changed basis), maps every
 game that reached zero back to a scheme of the original target, and turns the
-games into training examples.  Round ``r`` of a campaign with seed ``s`` is
+games into training examples.  With :class:`Endgames` a share of the games
+starts near the end of a known scheme instead: from T minus all but k of its
+terms (under a random symmetry, in a random order), so that on large shapes,
+where a game from T almost never ends, games end and teach.  Round ``r`` of a campaign with seed ``s`` is
 the same games whichever process plays it, so a plain object serves both the
 local backend and Ray's self-play actors (``alphaalgo.distributed``).
 """
@@ -27,6 +30,30 @@ from .tensors import Scheme
 
 
 @dataclasses.dataclass(frozen=True)
+class Endgames:
+    """Games that start from T minus all but ``k`` terms of a known scheme.
+
+    Attributes:
+      schemes: verified schemes of the target in the game's ring (a harvest, or
+        the campaign's own), each ``Scheme`` with coefficients the game can play
+        (over Z: in its coefficient set after a signed permutation).
+      k: the moves left to the agent: the game starts at step R − k with the
+        other R − k terms played (the last ``history`` of them in the state).
+      share: the fraction of a round's games that are endgames.
+    """
+
+    schemes: tuple[Scheme, ...]
+    k: int
+    share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.schemes:
+            raise ValueError("endgames need at least one scheme")
+        if self.k < 1 or not 0.0 < self.share <= 1.0:
+            raise ValueError(f"endgames need k ≥ 1 and a share in (0, 1], got {self.k}, {self.share}")
+
+
+@dataclasses.dataclass(frozen=True)
 class Played:
     """One round of games.
 
@@ -46,6 +73,9 @@ class Played:
       game_of: ``int (rows,)`` the game each example row belongs to.
       games: games played.  simulations: search simulations run.
       seconds: time the batched search took.
+      endgame: ``int (games,)`` k for a game started as an endgame, else 0.
+      base_rank: ``int (games,)`` the rank of an endgame's scheme, else 0: an
+        endgame solved at rank ≤ this played its k moves at least as well.
     """
 
     round: int
@@ -56,6 +86,17 @@ class Played:
     games: int
     simulations: int
     seconds: float
+    endgame: np.ndarray | None = None
+    base_rank: np.ndarray | None = None
+
+    def endgame_results(self) -> tuple[int, int]:
+        """``(endgames played, endgames solved at their scheme's rank or lower)``."""
+        if self.endgame is None:
+            return 0, 0
+        solved_rank = {b: s.rank for b, s in self.solved}
+        games = np.flatnonzero(self.endgame)
+        won = sum(1 for b in games if b in solved_rank and solved_rank[b] <= self.base_rank[b])
+        return len(games), won
 
 
 class Player:
@@ -85,11 +126,26 @@ class Player:
             return Scheme(u, v, w, ring=self.game.ring, shape=self.shape)
         return Scheme(u, v, w, ring=self.game.ring, target=self.target.astype(np.int64))
 
-    def initial_states(self, rng: np.random.Generator, games: int) -> tuple[game.GameState, list[BasisChange]]:
-        """``games`` starting states (batched) and the basis change each is played in."""
+    def initial_states(self, rng: np.random.Generator, games: int,
+                       endgames: Endgames | None = None
+                       ) -> tuple[game.GameState, list[BasisChange], list[np.ndarray], np.ndarray]:
+        """``games`` starting states (batched), the basis change each is played in,
+        each endgame's scheme as moves ``int (R, A)`` in the acting basis and in
+        play order (empty for the other games), and ``int (games,)`` each endgame's
+        k (0 for the other games): an endgame starts at step R − k, after the
+        first R − k of its moves."""
         act = self.preset.acting
-        changes, targets = [], []
+        changes, targets, moves, ks = [], [], [], []
+        empty = np.zeros((0, self.game.action_size), np.int64)
         for _ in range(games):
+            if endgames is not None and rng.random() < endgames.share:
+                start = self.endgame(rng, endgames)
+                if start is not None:
+                    changes.append(start[0])
+                    targets.append(start[0].tensor(self.target))
+                    moves.append(start[1])
+                    ks.append(start[2])
+                    continue
             if rng.random() < act.basis_change:
                 ch = demos.random_basis_change(rng, self.game.sizes, self.game.ring,
                                                act.transvections_for(self.game.ring))
@@ -98,9 +154,57 @@ class Player:
             else:
                 ch = demos.identity_basis(self.game.sizes, self.game.ring)
             changes.append(ch)
-            targets.append(ch.tensor(self.target).astype(np.int8))
-        states = jax.vmap(lambda t: game.init(self.game, t))(jnp.asarray(np.stack(targets)))
-        return states, changes
+            targets.append(ch.tensor(self.target))
+            moves.append(empty)
+            ks.append(0)
+        g = self.game
+        residual, step, last = [], [], []
+        for tgt, mv, k in zip(targets, moves, ks):
+            done = mv[:len(mv) - k]
+            res = np.asarray(tgt, np.int64) - demos.term_tensors(g, done).sum(0)
+            residual.append(res % 2 if g.ring == "Z2" else res)
+            step.append(len(done))
+            hist = np.zeros((g.history, g.action_size), np.int8)
+            recent = done[::-1][:g.history]
+            hist[:len(recent)] = recent
+            last.append(hist)
+        residual = np.stack(residual)
+        if np.abs(residual).max(initial=0) > 127:
+            raise AssertionError("a starting residual left int8")  # excluded above
+        res = jnp.asarray(residual.astype(np.int8))
+        states = game.GameState(residual=res, step=jnp.asarray(np.array(step, np.int32)),
+                                last_actions=jnp.asarray(np.stack(last)),
+                                done=~jnp.any(res.reshape(games, -1) != 0, axis=1))
+        return states, changes, moves, np.array(ks, np.int64)
+
+    def endgame(self, rng: np.random.Generator, endgames: Endgames
+                ) -> tuple[BasisChange, np.ndarray, int] | None:
+        """One endgame: ``(basis change, the drawn scheme's moves int64 (R, A) in that
+        basis and in play order, k)`` with k at most R; None when the scheme does
+        not fit the game (coefficients, move limit).  The scheme goes under a random
+        symmetry of the tensor (:func:`demos.random_symmetry`; over Z2 then a basis
+        change of ``transvections_z2`` elementary matrices per mode)."""
+        g, act = self.game, self.preset.acting
+        base = endgames.schemes[int(rng.integers(len(endgames.schemes)))]
+        if base.rank - 1 >= g.max_moves or base.shape is None:
+            return None
+        coefs = np.asarray(g.coefficients)
+        acts = None
+        for trans in (act.transvections_for(g.ring) if g.ring == "Z" else 0, 0):
+            cand = demos.scheme_actions(demos.random_symmetry(rng, base, trans)).astype(np.int64)
+            if g.ring == "Z2":
+                cand %= 2
+            if np.all(np.isin(cand, coefs)):
+                acts = cand
+                break
+        if acts is None:
+            return None
+        change = demos.identity_basis(g.sizes, g.ring)
+        if g.ring == "Z2" and act.transvections_z2:
+            change = demos.random_basis_change(rng, g.sizes, "Z2", act.transvections_z2)
+            acts = change.factors(g, acts)
+        acts = demos.canonicalize(g, acts[rng.permutation(len(acts))]).astype(np.int64)
+        return change, acts, min(endgames.k, len(acts))
 
     @staticmethod
     def examples(traj: search.Trajectory) -> tuple[Examples, np.ndarray]:
@@ -121,11 +225,13 @@ class Player:
                       value=returns.reshape(-1)[sel].astype(np.float32))
         return ex, game_of
 
-    def play(self, params, round_index: int) -> Played:
-        """Play round ``round_index`` with ``params`` (a parameter pytree, host or device)."""
+    def play(self, params, round_index: int, endgames: Endgames | None = None) -> Played:
+        """Play round ``round_index`` with ``params`` (a parameter pytree, host or
+        device); with ``endgames``, that share of the games starts as one."""
         games = self.preset.acting.games
         rng = np.random.default_rng([self.seed, 1, round_index])
-        states, changes = self.initial_states(rng, games)
+        states, changes, moves_of, ks = self.initial_states(rng, games, endgames)
+        given = [mv[:len(mv) - k] for mv, k in zip(moves_of, ks)]
         t = time.monotonic()
         traj = self._play(params, jax.random.fold_in(self._key, round_index), states)
         jax.block_until_ready(traj)
@@ -138,12 +244,15 @@ class Player:
         for b in range(games):
             played = moves[active[:, b], b].astype(np.int64)
             if not np.any(final[b] != 0):
-                solved.append((b, self.scheme(played, changes[b])))
+                solved.append((b, self.scheme(np.concatenate([given[b], played], 0), changes[b])))
                 continue
             left = [before[k, b] for k in range(len(played))] + [final[b]]  # after k moves
             k = min(range(len(left)), key=lambda k: (k + tensors.fiber_count(left[k]), -k))
             rest = np.concatenate(tensors.fiber_terms(left[k]), axis=0).T     # (terms, A)
-            completed.append((b, self.scheme(np.concatenate([played[:k], rest], 0), changes[b])))
+            completed.append((b, self.scheme(np.concatenate([given[b], played[:k], rest], 0),
+                                             changes[b])))
         ex, game_of = self.examples(traj)
         sims = games * self.preset.search.num_simulations * self.game.max_moves
-        return Played(round_index, solved, completed, ex, game_of, games, sims, seconds)
+        base = np.array([len(g) for g in given], np.int64) + ks
+        return Played(round_index, solved, completed, ex, game_of, games, sims, seconds,
+                      ks if ks.any() else None, base if ks.any() else None)

@@ -89,6 +89,13 @@ class ActingSettings:
         out of the set, so fewer games end at all.
       localsearch_seconds: local-search time for each new scheme (if ``alphaalgo.localsearch`` exists).
       speed_weight: λ in r' = r + λ·speed_score (if ``alphaalgo.bench`` exists; 0 = off).
+      endgames: the share of each round's games that start as endgames
+        (``player.Endgames``): from T minus all but k terms of a real scheme of
+        the target (``discover --demos STORE``, and the campaign's own schemes at
+        its best rank).  0 turns them off.
+      endgame_k: k at the start.  After each round k grows by one when at least
+        half of its endgames were solved at their scheme's rank or lower, and
+        falls by one (not below 1) when none was.
     """
 
     games: int = 16
@@ -97,6 +104,8 @@ class ActingSettings:
     transvections_z2: int = 4
     localsearch_seconds: float = 1.0
     speed_weight: float = 0.0
+    endgames: float = 0.0
+    endgame_k: int = 2
 
     def transvections_for(self, ring: str) -> int:
         """Elementary matrices per mode in a basis change over ``ring``."""

@@ -138,7 +138,7 @@ def path(args: argparse.Namespace) -> dict:
     params = learner.load_params(args.params, player.agent.init(jax.random.PRNGKey(0)))
     on_path, proposed, left, rank7 = [0] * 7, [0] * 7, [0] * 8, 0
     for r in range(args.rounds):
-        states, changes = player.initial_states(np.random.default_rng([args.seed, r]), preset.acting.games)
+        states, changes, _, _ = player.initial_states(np.random.default_rng([args.seed, r]), preset.acting.games)
         traj = player._play(params, jax.random.PRNGKey(1000 * args.seed + r), states)
         res, cand = np.asarray(traj.residual), np.asarray(traj.actions)
         for b in range(res.shape[1]):

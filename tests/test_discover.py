@@ -114,7 +114,7 @@ def test_games_start_in_bases_scrambled_as_the_ring_asks(ring, tmp_path):
     spec = CampaignSpec(shape=(2, 2, 2), ring=ring, preset=dataclasses.replace(tiny, acting=acting),
                         store=str(tmp_path / "s.db"))
     player = Campaign(spec).make_player()
-    _, changes = player.initial_states(np.random.default_rng(0), 32)
+    _, changes, _, _ = player.initial_states(np.random.default_rng(0), 32)
     ones = [int((np.abs(m) == 1).sum()) for ch in changes for m in ch.mats]   # 4 for a permutation
     if ring == "Z":
         assert ones == [4] * 96
@@ -274,3 +274,56 @@ def test_demos_without_usable_schemes_are_bad_input_and_write_nothing(tmp_path, 
     code = _exit_code(["discover", "--shape", "2,2,2", "--agent", "tiny", "--demos",
                        str(tmp_path / "none.sqlite"), "--store", str(out), "--quiet"])
     assert code == 2 and "no such store" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_campaign_plays_endgames_of_its_harvest_and_keeps_k(tmp_path):
+    """[acting] endgames with --demos: the rounds' games start from T minus all but k
+    terms of the harvest's schemes; what they give is valid, and k is kept in the
+    checkpoint (a resumed campaign goes on with it)."""
+    from alphaalgo import learner
+    from alphaalgo.harvest import harvest
+
+    real = tmp_path / "real.sqlite"
+    with Store(real) as s:
+        for scheme in harvest((2, 2, 2), "Z2", 3, max_flips=1_000_000, rank=7, seed=0,
+                              walk=20_000).schemes:
+            s.add_scheme(scheme, {"source": "alphaalgo harvest"})
+    tiny = presets.load_preset("tiny")
+    preset = dataclasses.replace(tiny, acting=dataclasses.replace(
+        tiny.acting, endgames=1.0, endgame_k=2, localsearch_seconds=0.0))
+    spec = CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=preset, store=str(tmp_path / "c.db"),
+                        time_limit=5, seed=3, demos=str(real))
+    campaign = Campaign(spec, log=lambda m: None)
+    result = campaign.run()
+    st = result.stats
+    assert st.rounds >= 1 and st.endgames_played == st.rounds * tiny.acting.games
+    assert st.endgame_k >= 1
+    with Store(tmp_path / "c.db") as s:
+        for rec in s.list_schemes((2, 2, 2), "Z2"):
+            assert tensors.verify(rec.scheme, "Z2").valid
+        _, path = s.latest_checkpoint(result.campaign_id)
+    _, meta = learner.load_checkpoint(path, campaign.trainer.get_state())
+    assert meta["endgame_k"] == st.endgame_k
+
+
+@pytest.mark.parametrize("won,k_after", [(8, 4), (4, 4), (3, 3), (0, 2)])
+def test_endgame_k_grows_when_half_are_won_and_falls_when_none_is(tmp_path, won, k_after):
+    """Of 8 endgames at k = 3: 4 or more won → k = 4; none → k = 2; else unchanged."""
+    from alphaalgo.player import Played
+
+    tiny = presets.load_preset("tiny")
+    preset = dataclasses.replace(tiny, acting=dataclasses.replace(tiny.acting, endgames=0.5,
+                                                                  endgame_k=3))
+    campaign = Campaign(CampaignSpec(shape=(2, 2, 2), ring="Z2", preset=preset,
+                                     store=str(tmp_path / "c.db")), log=lambda m: None)
+    assert campaign.stats.endgame_k == 3
+    strassen = catalog.best((2, 2, 2), "Z")
+    z2 = tensors.Scheme(strassen.u % 2, strassen.v % 2, strassen.w % 2, ring="Z2", shape=(2, 2, 2))
+    endgame = np.array([3] * 8 + [0] * 8)
+    solved = [(b, z2) for b in range(won)] + [(8, z2)]        # game 8 is no endgame
+    played = Played(0, solved, [], None, None, 16, 0, 0.0, endgame,
+                    np.where(endgame > 0, 7, 0))
+    assert played.endgame_results() == (8, won)
+    campaign._grow_endgames(played)
+    assert campaign.stats.endgame_k == k_after
+    assert (campaign.stats.endgames_played, campaign.stats.endgames_won) == (8, won)

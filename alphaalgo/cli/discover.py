@@ -220,6 +220,9 @@ def run(args: argparse.Namespace) -> int:
               f"{st.sims_per_second:.0f} simulations/s)")
     if st.games:
         print(f"the agent's own games: {st.agent_summary()}")
+    if st.endgames_played:
+        print(f"endgames: {st.endgames_won} of {st.endgames_played} solved at their scheme's "
+              f"rank; k reached {st.endgame_k}")
     if args.target_rank is not None:
         if st.agent_reached_at is not None:
             print(f"the agent itself played rank {args.target_rank} after {st.agent_reached_at:.1f} s")
@@ -290,8 +293,9 @@ def _backend(args: argparse.Namespace):
 
 def _line(st) -> str:
     best = "-" if st.best_rank is None else str(st.best_rank)
+    end = f"  endgame k {st.endgame_k}" if st.endgame_k else ""
     return (f"{st.elapsed:6.0f}s  games {st.games:6d}  solved {st.solved:5d}  best rank {best:>3}  "
-            f"loss {st.loss:6.3f}  {st.sims_per_second:6.0f} sim/s")
+            f"loss {st.loss:6.3f}  {st.sims_per_second:6.0f} sim/s{end}")
 
 
 def _run_plain(spec, what: str, quiet: bool, make):
@@ -321,6 +325,7 @@ def _run_live(spec, what: str, make):
             best = "-" if st.best_rank is None else str(st.best_rank)
             progress.update(task, completed=min(st.elapsed, spec.time_limit),
                             info=f"games {st.games}  best rank {best}  loss {st.loss:.3f}  "
-                                 f"{st.sims_per_second:.0f} sim/s")
+                                 f"{st.sims_per_second:.0f} sim/s"
+                                 + (f"  endgame k {st.endgame_k}" if st.endgame_k else ""))
 
         return make(spec, report, progress.console.print).run()

@@ -39,23 +39,33 @@ from alphaalgo.network import Agent
 HELD_OUT = (3, 3, 3)
 
 
-def training_shapes() -> list[tuple[int, int, int]]:
-    """Every ⟨n,m,p⟩ with 2 ≤ n ≤ m ≤ p ≤ 5 but the held-out ⟨3,3,3⟩."""
-    return [s for s in itertools.combinations_with_replacement(range(2, 6), 3) if s != HELD_OUT]
+CPU_VOLUME = 48
+"""The default training shapes have n·m·p at most this (a CPU update with the larger
+ones, ⟨4,4,4⟩ to ⟨5,5,5⟩, takes ten times as long; ``--shapes all`` on a GPU)."""
+
+
+def training_shapes(max_volume: int | None = CPU_VOLUME) -> list[tuple[int, int, int]]:
+    """Every ⟨n,m,p⟩ with 2 ≤ n ≤ m ≤ p ≤ 5 (and n·m·p ≤ ``max_volume``) but the
+    held-out ⟨3,3,3⟩."""
+    return [s for s in itertools.combinations_with_replacement(range(2, 6), 3)
+            if s != HELD_OUT and (max_volume is None or s[0] * s[1] * s[2] <= max_volume)]
 
 
 def harvested(store_path: Path, shape, ring: str, count: int, flips: int, seed: int,
               log) -> list[tensors.Scheme]:
     """The store's schemes of ``shape`` at their lowest rank, harvested first (``flips``
-    flips, seed ``seed``) unless the store holds ``count`` of them already."""
+    flips, seed ``seed``, walking down to the best known rank if it can, then
+    collecting there) unless the store holds ``count`` of them already."""
     from alphaalgo.harvest import harvest
+    from alphaalgo.records import best_known_rank
     from alphaalgo.store import Store
 
     with Store(store_path) as store:
         held = store.list_schemes(shape, ring)
         if held and sum(s.rank == held[0].rank for s in held) >= count:
             return [s.scheme for s in held if s.rank == held[0].rank][:count]
-        got = harvest(shape, ring, count, max_flips=flips, seed=seed)
+        got = harvest(shape, ring, count, max_flips=flips, seed=seed,
+                      rank=best_known_rank(shape, ring))
         for s in got.schemes:
             store.add_scheme(s, {"source": "agents/pretrain_multishape.py harvest",
                                  "seed": seed, "max_flips": flips})
@@ -75,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", type=float, default=0.5,
                     help="share of each shape's rows from real schemes (the rest synthetic)")
     ap.add_argument("--shapes", default=None,
-                    help="training shapes 'n,m,p;n,m,p;...' (default: all up to 5,5,5 but 3,3,3)")
+                    help="training shapes 'n,m,p;n,m,p;...', or 'all' (every shape up to 5,5,5 but "
+                         f"3,3,3); default: those with n·m·p ≤ {CPU_VOLUME} but 3,3,3")
     ap.add_argument("--count", type=int, default=200, help="schemes harvested per shape")
-    ap.add_argument("--harvest-flips", type=int, default=40_000_000)
+    ap.add_argument("--harvest-flips", type=int, default=400_000_000,
+                    help="flips per shape's harvest (half to walk down, half to collect)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--store", default=None, help="the harvest's store (default runs/harvest-RING.sqlite)")
     ap.add_argument("--out", default=None)
@@ -85,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     preset = presets.load_preset(args.agent)
     if not preset.network.multishape:
         raise SystemExit(f"{args.agent}: [network] multishape = true is needed")
-    shapes = training_shapes() if args.shapes is None else [
-        formats.parse_shape(s) for s in args.shapes.split(";")]
+    if args.shapes in (None, "all"):
+        shapes = training_shapes(None if args.shapes == "all" else CPU_VOLUME)
+    else:
+        shapes = [tuple(formats.parse_shape(s)) for s in args.shapes.split(";")]
     if HELD_OUT in [tuple(sorted(s)) for s in shapes]:
         raise SystemExit("⟨3,3,3⟩ is the held-out shape: leave it out of --shapes")
     out = Path(args.out or presets.agents_dir() / f"{preset.name}-{args.ring}.npz")

@@ -16,6 +16,11 @@ one JSON line per run and a Markdown table for ``benchmarks/RESULTS.md``
   ``--walk`` flips the walkers behind copy one at the best rank, and a walker
   that has not improved for ``10 · --walk`` flips resets to the last scheme at
   which it improved.
+* ``sandwich``  — ``pool`` with restarts after ``--walk`` flips, each restart's
+  scheme under a random symmetry of the tensor (one elementary matrix per mode);
+* ``split``     — the same, each restart's scheme with one term split in two;
+* ``pool-short`` — ``pool`` with restarts after ``--walk`` flips (the baseline of
+  the two above).
 
 ``--ring ZT`` walks over {−1, 0, 1}; ``--ring Z`` walks over Z2 and counts
 the schemes that Hensel-lift.
@@ -50,6 +55,9 @@ def settings(variant: str, walk: int, pool: int, ring: str, slack: int = 2,
         "stepdown": SearchConfig(restart="stepdown", restart_after=walk, pool_size=pool, **bound),
         "population": SearchConfig(restart="population", restart_after=walk, pool_size=pool,
                                    **bound),
+        "sandwich": SearchConfig(restart_after=walk, sandwich=1, **bound),
+        "split": SearchConfig(restart_after=walk, split=1, **bound),
+        "pool-short": SearchConfig(restart_after=walk, **bound),
     }[variant]
 
 

@@ -345,3 +345,40 @@ def test_parallel_search_refuses_bad_arguments():
         parallel_search(tensors.naive_scheme(2, 2, 2, ring="Z2"), workers=0, max_flips=10)
     with pytest.raises(ValueError, match="give a time limit"):
         parallel_search(tensors.naive_scheme(2, 2, 2, ring="Z2"), workers=2)
+
+
+# ------------------------------------------------- splits and sandwiches
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.sampled_from(SMALL), ring=st.sampled_from(["Z2", "Z"]),
+       seed=st.integers(0, 2**32), count=st.integers(1, 4), trans=st.integers(0, 3))
+def test_splits_and_sandwiches_keep_schemes_valid(shape, ring, seed, count, trans):
+    """A split raises the rank by one per term split and keeps the coefficients within
+    the bound; a sandwich keeps the rank; both keep the scheme valid over its ring."""
+    from alphaalgo.localsearch import moves
+
+    rng = np.random.default_rng(seed)
+    start = tensors.naive_scheme(*shape, ring=ring)
+    walked = Walker(start, ring, start.rank + 4, seed)
+    walked.run(5_000, plateau=100, max_rank=start.rank + 2)
+    for s in (start, walked.scheme()):
+        split = moves.split(s, rng, bound=1, count=count)
+        assert tensors.verify(split, ring).valid
+        assert s.rank < split.rank <= s.rank + count or ring == "Z2"
+        assert split.rank <= s.rank + count
+        if ring == "Z":
+            assert split.max_abs_coefficient() <= max(1, s.max_abs_coefficient())
+        sw = moves.sandwich(s, rng, trans, bound=1)
+        assert sw.rank == s.rank and tensors.verify(sw, ring).valid
+        if ring == "Z":
+            assert sw.max_abs_coefficient() <= max(1, s.max_abs_coefficient())
+
+
+@pytest.mark.parametrize("ring,how", [("Z2", {}), ("Z", {"method": "flips"})])
+def test_walks_with_sandwiches_and_splits_at_restarts_reach_the_target(ring, how):
+    cfg = SearchConfig(restart_after=50_000, chunk=25_000, sandwich=2, split=1)
+    res = search(tensors.naive_scheme(2, 3, 3, "Z2" if ring == "Z2" else "Z"), ring=ring,
+                 target_rank=15, max_flips=40_000_000, seed=2, config=cfg, **how)
+    assert res.scheme.rank == 15 and tensors.verify(res.scheme, ring).valid
+    assert res.restarts > 0 or res.flips < 50_000
+    with pytest.raises(ValueError, match="sandwich and split"):
+        SearchConfig(restart="stepdown", split=1)

@@ -61,6 +61,11 @@ class SearchConfig:
       symmetric: walk only cyclic-invariant schemes of ⟨n,n,n⟩ by orbit flips
         (:mod:`.symmetric`; over Z2, lifted for Z); the start must be
         cyclic-invariant.
+      sandwich: at every restart (``"pool"``, ``"start"``), put the scheme under a
+        random symmetry of the matmul tensor with this many elementary matrices
+        per mode (:func:`.moves.sandwich`; 0: never).
+      split: at every restart, split this many random terms in two
+        (:func:`.moves.split`; 0: never).
     """
 
     plateau: int = 20_000
@@ -73,6 +78,8 @@ class SearchConfig:
     symmetric: bool = False
     restart: str = "pool"
     sampling: str = "pairs"
+    sandwich: int = 0
+    split: int = 0
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLINGS:
@@ -86,6 +93,11 @@ class SearchConfig:
                 raise ValueError(f"{name} must be a positive integer")
         if self.plus_slack < 0:
             raise ValueError("plus_slack must be ≥ 0")
+        if self.sandwich < 0 or self.split < 0:
+            raise ValueError("sandwich and split must be ≥ 0")
+        if (self.sandwich or self.split) and (self.symmetric or self.restart not in ("pool", "start")):
+            raise ValueError("sandwich and split apply at the restarts of 'pool' and 'start' "
+                             "walks, not symmetric ones")
 
 
 class Walker:
@@ -289,7 +301,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     target = -1 if target_rank is None else int(target_rank)
     t0 = time.monotonic()
     deadline = None if time_limit is None else t0 + float(time_limit)
-    cap = walk_start.rank + cfg.plus_slack + 2
+    cap = walk_start.rank + cfg.plus_slack + 2 + cfg.split
     if cfg.symmetric:
         from .symmetric import SymmetricWalker
 
@@ -408,6 +420,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                 walker.restore(fresh)
             else:
                 walker.restore(pool[int(picker.integers(len(pool)))])
+            if cfg.sandwich or cfg.split:
+                _perturb(walker, cfg, picker)
             run_best = walker.rank
             restarts += 1
             since_best = 0
@@ -564,6 +578,19 @@ def _lift_integral(scheme: Scheme) -> Scheme | None:
     if res.scheme is not None and res.scheme.is_integral:
         return res.scheme
     return None
+
+
+def _perturb(walker: Walker, cfg: SearchConfig, picker: np.random.Generator) -> None:
+    """A restart's sandwich and splits (:mod:`.moves`), applied to the walker's scheme."""
+    from . import moves
+
+    scheme = walker.scheme()
+    if cfg.sandwich and scheme.shape is not None:
+        scheme = moves.sandwich(scheme, picker, cfg.sandwich, bound=walker.bound)
+    room = walker.cap - scheme.rank - cfg.plus_slack - 2   # what plus transitions need kept
+    if cfg.split and room > 0:
+        scheme = moves.split(scheme, picker, walker.bound, min(cfg.split, room))
+    walker.load(scheme)
 
 
 def _checked(scheme: Scheme, ring: str) -> Scheme:

@@ -47,7 +47,7 @@ def _cli() -> list[str]:
 
 
 def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, store: str,
-            out_dir: Path, workers: int = 1) -> dict:
+            out_dir: Path, workers: int = 1, extra: tuple[str, ...] = ()) -> dict:
     record = catalog.best_known_rank(shape, ring)
     out = out_dir / f"{'x'.join(map(str, shape))}-{ring}.json"
     symmetric = shape[0] == shape[1] == shape[2] >= 5
@@ -57,6 +57,8 @@ def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, st
                     "--out", str(out), "--quiet"]
     if symmetric:
         cmd.append("--symmetric")
+    elif extra:
+        cmd += list(extra)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -106,6 +108,8 @@ def main() -> int:
     ap.add_argument("--store", default="runs/records.sqlite")
     ap.add_argument("--out-dir", default="runs/records")
     ap.add_argument("--table", action="store_true", help="print the table of --results and stop")
+    ap.add_argument("--walks", default=None, choices=("pool", "start", "stepdown", "population"),
+                    help="improve --walks for the runs that are not symmetric")
     args = ap.parse_args()
     results = Path(args.results)
     rows = [json.loads(x) for x in results.read_text().splitlines()] if results.exists() else []
@@ -123,8 +127,9 @@ def main() -> int:
     print(json.dumps({"machine": machine(), "todo": len(todo), "budget_s": args.budget,
                       "jobs": args.jobs}), flush=True)
     with cf.ThreadPoolExecutor(args.jobs) as pool:
+        extra = ("--walks", args.walks) if args.walks else ()
         futures = {pool.submit(run_one, s, ring, args.budget, args.seed, args.store, out_dir,
-                               args.workers):
+                               args.workers, extra):
                    (s, ring) for s, ring in todo}
         for fut in cf.as_completed(futures):
             row = fut.result()

@@ -16,6 +16,8 @@ one JSON line per run and a Markdown table for ``benchmarks/RESULTS.md``
   ``--walk`` flips the walkers behind copy one at the best rank, and a walker
   that has not improved for ``10 · --walk`` flips resets to the last scheme at
   which it improved.
+* ``stepdown-fast`` — ``stepdown`` that moves down a rank as soon as most walks
+  from the level go below it (``fast_descent``);
 * ``sandwich``  — ``pool`` with restarts after ``--walk`` flips, each restart's
   scheme under a random symmetry of the tensor (one elementary matrix per mode);
 * ``split``     — the same, each restart's scheme with one term split in two;
@@ -55,6 +57,8 @@ def settings(variant: str, walk: int, pool: int, ring: str, slack: int = 2,
         "stepdown": SearchConfig(restart="stepdown", restart_after=walk, pool_size=pool, **bound),
         "population": SearchConfig(restart="population", restart_after=walk, pool_size=pool,
                                    **bound),
+        "stepdown-fast": SearchConfig(restart="stepdown", restart_after=walk, pool_size=pool,
+                                      fast_descent=True, **bound),
         "sandwich": SearchConfig(restart_after=walk, sandwich=1, **bound),
         "split": SearchConfig(restart_after=walk, split=1, **bound),
         "pool-short": SearchConfig(restart_after=walk, **bound),

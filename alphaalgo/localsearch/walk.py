@@ -43,8 +43,10 @@ class SearchConfig:
         level r and ends when it goes below r (its scheme joins the pool of its
         rank) or after ``restart_after`` flips (its scheme, if still at r,
         joins the pool at r); the level moves down to the lowest rank whose
-        pool is full, or, after ``pool_size · restart_after`` flips at a
-        level, to the lowest rank below with any scheme.
+        pool is full, or to the lowest rank below with any scheme after
+        ``pool_size · restart_after`` flips at a level (or, with
+        ``fast_descent``, as soon as most walks from the level go below it:
+        the fast way down before a plateau).
         ``"population"``: ``pool_size`` walkers in one process take turns of
         ``chunk`` flips; a walker that has not improved its own best for
         ``10 · restart_after`` flips resets to where it last did, and every
@@ -66,6 +68,7 @@ class SearchConfig:
         per mode (:func:`.moves.sandwich`; 0: never).
       split: at every restart, split this many random terms in two
         (:func:`.moves.split`; 0: never).
+      fast_descent: see ``"stepdown"``.
     """
 
     plateau: int = 20_000
@@ -80,6 +83,7 @@ class SearchConfig:
     sampling: str = "pairs"
     sandwich: int = 0
     split: int = 0
+    fast_descent: bool = False
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLINGS:
@@ -458,6 +462,7 @@ class _Ladder:
         self.pools: dict[int, list[tuple[np.ndarray, int]]] = {}
         self.keys: dict[int, set[str]] = {}
         self.level_since = 0  # flips count when the walks began at this level
+        self.down = self.stuck = 0  # walks from this level that went below it / did not
         self.keep(walker, made_at=0)
 
     def keep(self, walker, made_at: int) -> bool:
@@ -482,12 +487,18 @@ class _Ladder:
         """Move the level down when a pool below is full (or this level has had
         its share of flips and a pool below holds anything), then restore a
         random scheme of the level's pool."""
+        if walker.rank < self.level:
+            self.down += 1
+        else:
+            self.stuck += 1
         below = [r for r in self.pools if r < self.level and self.pools[r]]
         full = [r for r in below if len(self.pools[r]) >= self.cfg.pool_size]
         spent = flips - self.level_since >= self.cfg.pool_size * self.cfg.restart_after
-        if full or (below and spent):
+        easy = self.cfg.fast_descent and self.down > self.stuck   # descend at once
+        if full or (below and (spent or easy)):
             self.level = min(full) if full else min(below)
             self.level_since = flips
+            self.down = self.stuck = 0
             for r in [r for r in self.pools if r > self.level]:
                 del self.pools[r], self.keys[r]
         pool = self.pools[self.level]

@@ -29,7 +29,8 @@ With --ring ZT the walk is over {-1, 0, 1} itself (flips over Z, no
 coefficient may leave that set), so the result holds over every ring with
 no lifting; the start must be ternary too.
 
---walks organises the walks: 'pool' (the default) restarts from a pool of
+--walks organises the walks: 'pool' (the default; over Z by lifting from a
+start of at most 60 terms, 'stepdown') restarts from a pool of
 schemes at the best rank after --walk flips without progress; 'start' runs
 independent walks from the start; 'stepdown' keeps up to --pool distinct
 schemes at every rank, starts each walk from one of the current rank's and
@@ -131,7 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --backend ray: the cluster to join (default: start Ray here)")
     p.add_argument("--walks", choices=("pool", "start", "stepdown", "population"), default=None,
                    help="how the walks are organised: 'pool' restarts from schemes at the best "
-                        "rank (the default; --symmetric: 'start'), 'start' independent runs from "
+                        "rank (the default; --symmetric: 'start'; over Z by lifting from at most "
+                        "60 terms: 'stepdown'), 'start' independent runs from "
                         "the start, 'stepdown' a pool of distinct schemes at each rank walked "
                         "down rank by rank, 'population' --pool walkers in one process that "
                         "copy the best and reset to their last improvement")
@@ -270,7 +272,10 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             config = symmetric.search_config(start.rank)
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
-    config = _organised(args, config or localsearch.SearchConfig())
+    lifting = (args.ring == "Z" and not args.symmetric and args.method != "flips"
+               and max(start.sizes) <= packing.MAX_BITS)
+    config = _organised(args, config or localsearch.SearchConfig(),
+                        stepdown=lifting and start.rank <= STEPDOWN_RANK)
     if args.minimize == "additions":
         return _run_additions(args, record, out, store)
 
@@ -316,17 +321,27 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
 
 
-def _organised(args: argparse.Namespace, config):
-    """``config`` with the walks organised as --walks, --walk and --pool ask."""
+STEPDOWN_RANK = 60
+"""Over Z by lifting, starts of at most this rank walk ``stepdown`` by default: a pool of
+distinct Z2 schemes at each rank gives many to lift (measured in benchmarks/RESULTS.md:
+⟨3,4,4⟩ 38 in 2 of 3 seeds within 300 s against 1 of 3 with ``pool``, ⟨3,3,4⟩ 29 in 14 s
+against 260 s, ⟨3,4,5⟩ 47 in 1,248 s where ``pool`` stopped at 49; from the 75 terms of
+⟨3,5,5⟩ its way down was slower than ``pool``'s)."""
+
+
+def _organised(args: argparse.Namespace, config, stepdown: bool = False):
+    """``config`` with the walks organised as --walks, --walk and --pool ask (with
+    ``stepdown`` and no --walks: ``stepdown``)."""
     import dataclasses
 
     changes = {}
-    if args.walks is not None:
-        changes["restart"] = args.walks
+    walks = args.walks or ("stepdown" if stepdown else None)
+    if walks is not None:
+        changes["restart"] = walks
     restart = changes.get("restart", config.restart)
     if args.walk is not None:
         changes["restart_after"] = args.walk
-    elif args.walks in ("stepdown", "population"):
+    elif walks in ("stepdown", "population"):
         changes["restart_after"] = 2_000_000
     if args.pool is not None:
         changes["pool_size"] = args.pool

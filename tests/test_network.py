@@ -119,3 +119,24 @@ def test_multishape_layout_follows_the_tensor_convention():
     assert c.tolist()[3 * 2 + 1] == [3, 1]
     with pytest.raises(ValueError, match="not one"):
         network.layout(game.GameConfig((3, 5, 7), "Z", (-1, 0, 1)), 5)
+
+
+def test_the_shipped_multishape_parameters_fit_every_shape_and_never_saw_333():
+    """agents/multishape-Z2.npz loads into the multishape preset's network for ⟨2,2,2⟩,
+    ⟨3,3,3⟩ and ⟨4,5,5⟩ alike, and its provenance lists its training shapes without
+    the held-out ⟨3,3,3⟩."""
+    import json
+
+    from alphaalgo import learner, presets
+    from alphaalgo.campaign import CampaignSpec, game_config
+
+    path = presets.agents_dir() / "multishape-Z2.npz"
+    preset = presets.load_preset("multishape-agent-only")
+    for shape in [(2, 2, 2), (3, 3, 3), (4, 5, 5)]:
+        g = game_config(CampaignSpec(shape=shape, ring="Z2", preset=preset, store=":memory:"))
+        agent = network.Agent(g, preset.network)
+        learner.load_params(path, agent.init(jax.random.PRNGKey(0)))
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["__meta__"]))
+    assert meta["held_out"] == [3, 3, 3] and [3, 3, 3] not in meta["shapes"]
+    assert path.stat().st_size < 20 * 2**20

@@ -56,6 +56,11 @@ PRETRAIN_CHUNK = 50
 ENDGAME_SCHEMES = 64
 """Schemes a play job carries for its endgames at most (drawn anew each round)."""
 
+FIRST_ROUND_MOVES = 8
+"""Moves the first rounds of a run play even past the deadline (on a small shape most
+games end within them; on ⟨4,4,4⟩ on a CPU they take minutes where the whole round
+takes half an hour): a short run still learns from some of its own games."""
+
 AGENT_SOURCES = ("agent", "agent+completion")
 """Provenance of the schemes a campaign's games give: solved games, and games that hit
 the move limit completed by one term per non-zero fiber (``Played.completed``)."""
@@ -648,14 +653,17 @@ class Campaign:
         """The campaign loop, the same for every executor: play jobs in every slot;
         as each finishes, its games are absorbed, the learner updates and the next
         round goes out with the new parameters; local-search and benchmark results are
-        taken as they come.  Until the deadline (one round at least) or the target
-        rank; then the benchmarks already started are waited for (``bench_grace``)."""
+        taken as they come.  Until the deadline or the target rank: a round going at
+        the deadline is cut there (the first rounds once they have played
+        ``FIRST_ROUND_MOVES`` moves), and one round at least is absorbed; then the
+        benchmarks already started are waited for (``bench_grace``)."""
         pre, ex = self.spec.preset, self.executor
         ex.start()
         next_round = self.stats.rounds
         params = self._call("params")
+        until = time.time() + (deadline - time.monotonic())    # the deadline, for the players
         for _ in range(ex.play_slots):
-            ex.submit(Job(PLAY, (params, next_round, self._endgames())))
+            ex.submit(Job(PLAY, (params, next_round, self._endgames(), until, FIRST_ROUND_MOVES)))
             next_round += 1
         t_act, sims, rounds_here = time.monotonic(), 0, 0
         while ex.pending(None) and not self._reached():
@@ -672,7 +680,8 @@ class Campaign:
                     self._absorb(store, done.result)
                     self._train(pre.replay.updates_per_round)
                     if not self._reached():
-                        ex.submit(Job(PLAY, (self._call("params"), next_round, self._endgames())))
+                        ex.submit(Job(PLAY, (self._call("params"), next_round, self._endgames(),
+                                             until, 0)))
                         next_round += 1
                     self._tick()
                 elif done.job.kind == LOCALSEARCH:

@@ -225,15 +225,20 @@ class Player:
                       value=returns.reshape(-1)[sel].astype(np.float32))
         return ex, game_of
 
-    def play(self, params, round_index: int, endgames: Endgames | None = None) -> Played:
+    def play(self, params, round_index: int, endgames: Endgames | None = None,
+             until: float | None = None, min_moves: int = 0) -> Played:
         """Play round ``round_index`` with ``params`` (a parameter pytree, host or
-        device); with ``endgames``, that share of the games starts as one."""
+        device); with ``endgames``, that share of the games starts as one.  With
+        ``until`` (a ``time.time()`` instant) the round is cut there once ``min_moves``
+        moves are played (see :func:`search.make_play`); its unsolved games are
+        completed as any unsolved game is."""
         games = self.preset.acting.games
         rng = np.random.default_rng([self.seed, 1, round_index])
         states, changes, moves_of, ks = self.initial_states(rng, games, endgames)
         given = [mv[:len(mv) - k] for mv, k in zip(moves_of, ks)]
         t = time.monotonic()
-        traj = self._play(params, jax.random.fold_in(self._key, round_index), states)
+        traj = self._play(params, jax.random.fold_in(self._key, round_index), states, until,
+                          min_moves)
         jax.block_until_ready(traj)
         seconds = time.monotonic() - t
         final = np.asarray(traj.final.residual)
@@ -252,7 +257,7 @@ class Player:
             completed.append((b, self.scheme(np.concatenate([given[b], played[:k], rest], 0),
                                              changes[b])))
         ex, game_of = self.examples(traj)
-        sims = games * self.preset.search.num_simulations * self.game.max_moves
+        sims = games * self.preset.search.num_simulations * int(active.any(axis=1).sum())
         base = np.array([len(g) for g in given], np.int64) + ks
         return Played(round_index, solved, completed, ex, game_of, games, sims, seconds,
                       ks if ks.any() else None, base if ks.any() else None)

@@ -9,14 +9,16 @@ duplicate candidates get prior logits of −1e9 (and are invalid at the root);
 a finished game is absorbing (discount 0, value 0).  The improved policy over
 the root's K slots is the policy target.
 
-Everything here is a pure function of (params, rng, state): jit it once per
-game configuration (see :func:`make_play`).
+Search and a move are pure functions of (params, rng, state), jitted once per
+game configuration; :func:`make_play` plays the moves of a round one after
+another, so that a round stops when its games are over or its time is up.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from typing import Callable
 
 import jax
@@ -176,27 +178,69 @@ class Trajectory:
     final: GameState
 
 
-def play(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState) -> Trajectory:
-    """Play the B games in ``state`` to the end, one search per move."""
+def move(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState
+         ) -> tuple[GameState, tuple]:
+    """One move of each of the B games in ``state`` (one search each): the next state
+    and the move's record (the fields of :class:`Trajectory` without the move axis)."""
     g = agent.game_config
-
-    def body(carry, _):
-        st, key = carry
-        key, sub = jax.random.split(key)
-        out = search(agent, cfg, params, sub, st)
-        action = jnp.take_along_axis(out.actions, out.slot[:, None, None], axis=1)[:, 0]
-        nxt, reward = jax.vmap(functools.partial(game.step, g))(st, action)
-        rec = (st.residual, st.last_actions, st.step, ~st.done, out.actions, out.weights,
-               action, reward)
-        return (nxt, key), rec
-
-    (final, _), rec = jax.lax.scan(body, (state, rng), None, length=g.max_moves)
-    return Trajectory(*rec, final=final)
+    out = search(agent, cfg, params, rng, state)
+    action = jnp.take_along_axis(out.actions, out.slot[:, None, None], axis=1)[:, 0]
+    nxt, reward = jax.vmap(functools.partial(game.step, g))(state, action)
+    return nxt, (state.residual, state.last_actions, state.step, ~state.done, out.actions,
+                 out.weights, action, reward)
 
 
-def make_play(agent: Agent, cfg: SearchConfig) -> Callable[[object, jax.Array, GameState], Trajectory]:
-    """``play`` jitted for this agent and search configuration."""
-    return jax.jit(functools.partial(play, agent, cfg))
+def _cut(final: GameState, rec: tuple) -> tuple:
+    """The last move's record of games cut short while still going, charged as a game
+    at the move limit is: −1 for the move less the residual's rank bound."""
+    owed = jax.vmap(game.rank_bound)(final.residual).astype(jnp.float32)
+    going = rec[3] & ~final.done
+    return rec[:7] + (jnp.where(going, rec[7] - owed, rec[7]),)
+
+
+def _idle(final: GameState, rec: tuple) -> tuple:
+    """A record of no move (every game over or cut): inactive, reward 0."""
+    return (final.residual, final.last_actions, final.step, jnp.zeros_like(rec[3]),
+            jnp.zeros_like(rec[4]), jnp.zeros_like(rec[5]), jnp.zeros_like(rec[6]),
+            jnp.zeros_like(rec[7]))
+
+
+def make_play(agent: Agent, cfg: SearchConfig) -> Callable[..., Trajectory]:
+    """``play(params, rng, state, until=None, min_moves=0) -> Trajectory``: the B games
+    in ``state`` played to the end, one jitted search per move (:func:`move`).
+
+    The moves stop as soon as every game is over.  With ``until`` (a ``time.time()``
+    instant), they also stop once it has passed and ``min_moves`` moves (at least one)
+    are played: the games still going are then cut where they stand and charged as at
+    the move limit (their residual's rank bound).  The trajectory always holds
+    ``max_moves`` records; those after the last move are inactive with reward 0.
+    The random keys are those of a scan over the moves, so an uncut game does not
+    depend on ``until``."""
+    g = agent.game_config
+    step = jax.jit(functools.partial(move, agent, cfg))
+
+    def play(params, rng: jax.Array, state: GameState, until: float | None = None,
+             min_moves: int = 0) -> Trajectory:
+        recs, key = [], rng
+        while len(recs) < g.max_moves:
+            if recs and bool(jnp.all(state.done)):
+                break
+            if (recs and until is not None and len(recs) >= min_moves
+                    and time.time() >= until):
+                recs[-1] = _cut(state, recs[-1])
+                break
+            key, sub = jax.random.split(key)
+            state, rec = step(params, sub, state)
+            recs.append(rec)
+        recs += [_idle(state, recs[-1])] * (g.max_moves - len(recs))
+        return Trajectory(*(jnp.stack(x) for x in zip(*recs)), final=state)
+
+    return play
+
+
+def play(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState) -> Trajectory:
+    """Play the B games in ``state`` to the end, one search per move (see :func:`make_play`)."""
+    return make_play(agent, cfg)(params, rng, state)
 
 
 def make_search(agent: Agent, cfg: SearchConfig) -> Callable[[object, jax.Array, GameState], SearchOutput]:

@@ -104,6 +104,26 @@ def test_tiny_campaign_on_2x2x2_runs_out_of_time(tmp_path):
         assert s.latest_checkpoint(result.campaign_id) is not None
 
 
+def test_a_round_going_at_the_deadline_is_cut_after_its_first_moves(tmp_path):
+    """The time limit holds on a shape whose full round is long: the first round,
+    past the deadline, is cut once it has played ``FIRST_ROUND_MOVES`` moves (no
+    ⟨4,4,4⟩ game ends within them) and its games are completed into valid schemes."""
+    from alphaalgo.campaign import FIRST_ROUND_MOVES
+
+    pre = presets.load_preset("tiny")
+    spec = CampaignSpec(shape=(4, 4, 4), ring="Z2", preset=pre, store=str(tmp_path / "s.db"),
+                        time_limit=1e-3, seed=0)
+    result = Campaign(spec, log=lambda m: None).run()
+    assert result.stats.rounds == 1 and result.stats.games == pre.acting.games
+    with Store(tmp_path / "s.db") as s:
+        batches = list(s.iter_examples(result.campaign_id, "selfplay"))
+        steps = np.concatenate([b["step"] for b in batches])
+        assert len(steps) == pre.acting.games * FIRST_ROUND_MOVES
+        assert sorted(set(steps.tolist())) == list(range(FIRST_ROUND_MOVES))
+        held = s.list_schemes((4, 4, 4), "Z2")
+        assert held and all(tensors.verify(r.scheme).valid for r in held)
+
+
 @pytest.mark.parametrize("ring", ["Z", "Z2"])
 def test_games_start_in_bases_scrambled_as_the_ring_asks(ring, tmp_path):
     """Each acting basis is ``transvections_for(ring)`` elementary matrices from a

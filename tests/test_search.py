@@ -96,6 +96,27 @@ def test_play_records_consistent_trajectories():
         np.testing.assert_array_equal(final[b], res)
 
 
+def test_a_round_cut_at_its_deadline_charges_the_games_still_going():
+    """Past ``until``, play stops after ``min_moves`` moves: the games still going are
+    charged as at the move limit, the later records are inactive; the moves played
+    are those of the uncut round."""
+    cfg, agent, params, scfg = _setup((4, 4, 4), "Z", (-1, 0, 1), k=8, sims=4, max_moves=8)
+    state = jax.vmap(lambda t: game.init(cfg, t))(
+        jnp.asarray(np.stack([tensors.matmul_tensor(2, 2, 2)] * 3).astype(np.int8)))
+    play = search.make_play(agent, scfg)
+    full = play(params, jax.random.PRNGKey(4), state)
+    cut = play(params, jax.random.PRNGKey(4), state, until=0.0, min_moves=2)
+    active, reward = np.asarray(cut.active), np.asarray(cut.reward)
+    assert active[:2].all() and not active[2:].any() and not reward[2:].any()
+    np.testing.assert_array_equal(np.asarray(cut.action)[:2], np.asarray(full.action)[:2])
+    np.testing.assert_array_equal(np.asarray(cut.residual)[:2], np.asarray(full.residual)[:2])
+    np.testing.assert_array_equal(np.asarray(cut.final.residual), np.asarray(full.residual)[2])
+    for b in range(3):   # ⟨2,2,2⟩ needs 7 moves: no game is over after 2
+        left = np.asarray(cut.final.residual)[b].astype(np.int64)
+        assert reward[0, b] == -1.0
+        assert reward[1, b] == -1.0 - tensors.slice_rank_bound(left)
+
+
 def test_search_on_the_matmul_tensor_returns_a_legal_distribution():
     cfg, agent, params, scfg = _setup((4, 4, 4), "Z", (-1, 0, 1), k=16, sims=16, max_moves=8)
     state = jax.vmap(lambda t: game.init(cfg, t))(jnp.asarray(np.stack([game.target_tensor((2, 2, 2))] * 3)))

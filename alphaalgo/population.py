@@ -211,7 +211,8 @@ def run_local(spec: CampaignSpec, size: int, interval: float,
     """PBT with the members played one after another in this process.
 
     Generations: ``max(1, time_limit // (size · interval))``; each member runs
-    ``interval`` seconds per generation (its first round is always played).
+    ``interval`` seconds per generation (its first round plays
+    ``campaign.FIRST_ROUND_MOVES`` moves at least).
     After each generation :func:`exploit_pairs` and :func:`explore` (the rule the
     Ray Tune runner uses too) decide who copies whom.
     """

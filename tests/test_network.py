@@ -121,22 +121,24 @@ def test_multishape_layout_follows_the_tensor_convention():
         network.layout(game.GameConfig((3, 5, 7), "Z", (-1, 0, 1)), 5)
 
 
-def test_the_shipped_multishape_parameters_fit_every_shape_and_never_saw_333():
-    """agents/multishape-Z2.npz loads into the multishape preset's network for ⟨2,2,2⟩,
-    ⟨3,3,3⟩ and ⟨4,5,5⟩ alike, and its provenance lists its training shapes without
-    the held-out ⟨3,3,3⟩."""
+@pytest.mark.parametrize("ring", ["Z2", "Z"])
+def test_the_shipped_multishape_parameters_fit_every_shape_and_never_saw_333(ring):
+    """agents/multishape-{Z2,Z}.npz load into the multishape preset's network for ⟨2,2,2⟩,
+    ⟨3,3,3⟩ and ⟨4,5,5⟩ alike, and their provenance lists their training shapes (and the
+    ring) without the held-out ⟨3,3,3⟩."""
     import json
 
     from alphaalgo import learner, presets
     from alphaalgo.campaign import CampaignSpec, game_config
 
-    path = presets.agents_dir() / "multishape-Z2.npz"
+    path = presets.agents_dir() / f"multishape-{ring}.npz"
     preset = presets.load_preset("multishape-agent-only")
     for shape in [(2, 2, 2), (3, 3, 3), (4, 5, 5)]:
-        g = game_config(CampaignSpec(shape=shape, ring="Z2", preset=preset, store=":memory:"))
+        g = game_config(CampaignSpec(shape=shape, ring=ring, preset=preset, store=":memory:"))
         agent = network.Agent(g, preset.network)
         learner.load_params(path, agent.init(jax.random.PRNGKey(0)))
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["__meta__"]))
+    assert meta["ring"] == ring
     assert meta["held_out"] == [3, 3, 3] and [3, 3, 3] not in meta["shapes"]
     assert path.stat().st_size < 20 * 2**20

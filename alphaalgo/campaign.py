@@ -220,6 +220,7 @@ class Campaign:
         self.campaign_id = -1
         self.name = spec.name
         self._localsearch_budget = 0.0    # local-search seconds left in this round
+        self._told_cut = False            # the log said a round was cut at the deadline
         self._localsearch_time = 0.0      # local-search seconds spent in this process
         self._localsearch_best_ok = True  # False once local search could not hold the best scheme
         self._benching: set[str] = set()  # canonical hashes with a benchmark in flight
@@ -446,6 +447,12 @@ class Campaign:
         so far; add the examples (with the speed bonus) to replay and store."""
         acting = self.spec.preset.acting
         rng = np.random.default_rng([self.spec.seed, 3, played.round])
+        if played.cut and not self._told_cut:
+            self._told_cut = True
+            what = "this shape" if self.spec.shape is None else ",".join(map(str, self.spec.shape))
+            self.log(f"round {played.round} was cut at the time limit after {played.moves} of "
+                     f"{self.game.max_moves} moves ({played.seconds:.0f} s): a round on {what} "
+                     f"takes longer than the time left; local search alone is `alphaalgo improve`")
         self._localsearch_budget = 2.0 * acting.localsearch_seconds
         bonus = np.zeros(played.games, np.float32)
         for b, scheme in played.solved:

@@ -76,6 +76,8 @@ class Played:
       endgame: ``int (games,)`` k for a game started as an endgame, else 0.
       base_rank: ``int (games,)`` the rank of an endgame's scheme, else 0: an
         endgame solved at rank ≤ this played its k moves at least as well.
+      moves: moves the round played (the longest game's).
+      cut: the round was cut at its deadline with games still going.
     """
 
     round: int
@@ -88,6 +90,8 @@ class Played:
     seconds: float
     endgame: np.ndarray | None = None
     base_rank: np.ndarray | None = None
+    moves: int = 0
+    cut: bool = False
 
     def endgame_results(self) -> tuple[int, int]:
         """``(endgames played, endgames solved at their scheme's rank or lower)``."""
@@ -257,7 +261,9 @@ class Player:
             completed.append((b, self.scheme(np.concatenate([given[b], played[:k], rest], 0),
                                              changes[b])))
         ex, game_of = self.examples(traj)
-        sims = games * self.preset.search.num_simulations * int(active.any(axis=1).sum())
+        played_moves = int(active.any(axis=1).sum())
+        sims = games * self.preset.search.num_simulations * played_moves
         base = np.array([len(g) for g in given], np.int64) + ks
         return Played(round_index, solved, completed, ex, game_of, games, sims, seconds,
-                      ks if ks.any() else None, base if ks.any() else None)
+                      ks if ks.any() else None, base if ks.any() else None, played_moves,
+                      bool((~np.asarray(traj.final.done)).any()))

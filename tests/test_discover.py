@@ -113,8 +113,10 @@ def test_a_round_going_at_the_deadline_is_cut_after_its_first_moves(tmp_path):
     pre = presets.load_preset("tiny")
     spec = CampaignSpec(shape=(4, 4, 4), ring="Z2", preset=pre, store=str(tmp_path / "s.db"),
                         time_limit=1e-3, seed=0)
-    result = Campaign(spec, log=lambda m: None).run()
+    said: list[str] = []
+    result = Campaign(spec, log=said.append).run()
     assert result.stats.rounds == 1 and result.stats.games == pre.acting.games
+    assert any(f"cut at the time limit after {FIRST_ROUND_MOVES} of 80 moves" in m for m in said)
     with Store(tmp_path / "s.db") as s:
         batches = list(s.iter_examples(result.campaign_id, "selfplay"))
         steps = np.concatenate([b["step"] for b in batches])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -178,31 +178,44 @@ class Trajectory:
     final: GameState
 
 
+class Move(NamedTuple):
+    """The record of one move of B games (a :class:`Trajectory` without its move axis)."""
+
+    residual: jax.Array
+    last_actions: jax.Array
+    step: jax.Array
+    active: jax.Array
+    actions: jax.Array
+    weights: jax.Array
+    action: jax.Array
+    reward: jax.Array
+
+
 def move(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState
-         ) -> tuple[GameState, tuple]:
+         ) -> tuple[GameState, Move]:
     """One move of each of the B games in ``state`` (one search each): the next state
-    and the move's record (the fields of :class:`Trajectory` without the move axis)."""
+    and the move's record."""
     g = agent.game_config
     out = search(agent, cfg, params, rng, state)
     action = jnp.take_along_axis(out.actions, out.slot[:, None, None], axis=1)[:, 0]
     nxt, reward = jax.vmap(functools.partial(game.step, g))(state, action)
-    return nxt, (state.residual, state.last_actions, state.step, ~state.done, out.actions,
-                 out.weights, action, reward)
+    return nxt, Move(state.residual, state.last_actions, state.step, ~state.done, out.actions,
+                     out.weights, action, reward)
 
 
-def _cut(final: GameState, rec: tuple) -> tuple:
+def _cut(final: GameState, rec: Move) -> Move:
     """The last move's record of games cut short while still going, charged as a game
     at the move limit is: −1 for the move less the residual's rank bound."""
     owed = jax.vmap(game.rank_bound)(final.residual).astype(jnp.float32)
-    going = rec[3] & ~final.done
-    return rec[:7] + (jnp.where(going, rec[7] - owed, rec[7]),)
+    going = rec.active & ~final.done
+    return rec._replace(reward=jnp.where(going, rec.reward - owed, rec.reward))
 
 
-def _idle(final: GameState, rec: tuple) -> tuple:
+def _idle(final: GameState, rec: Move) -> Move:
     """A record of no move (every game over or cut): inactive, reward 0."""
-    return (final.residual, final.last_actions, final.step, jnp.zeros_like(rec[3]),
-            jnp.zeros_like(rec[4]), jnp.zeros_like(rec[5]), jnp.zeros_like(rec[6]),
-            jnp.zeros_like(rec[7]))
+    nothing = jax.tree.map(jnp.zeros_like, rec)
+    return nothing._replace(residual=final.residual, last_actions=final.last_actions,
+                            step=final.step)
 
 
 def make_play(agent: Agent, cfg: SearchConfig) -> Callable[..., Trajectory]:
@@ -233,14 +246,9 @@ def make_play(agent: Agent, cfg: SearchConfig) -> Callable[..., Trajectory]:
             state, rec = step(params, sub, state)
             recs.append(rec)
         recs += [_idle(state, recs[-1])] * (g.max_moves - len(recs))
-        return Trajectory(*(jnp.stack(x) for x in zip(*recs)), final=state)
+        return Trajectory(*jax.tree.map(lambda *x: jnp.stack(x), *recs), final=state)
 
     return play
-
-
-def play(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState) -> Trajectory:
-    """Play the B games in ``state`` to the end, one search per move (see :func:`make_play`)."""
-    return make_play(agent, cfg)(params, rng, state)
 
 
 def make_search(agent: Agent, cfg: SearchConfig) -> Callable[[object, jax.Array, GameState], SearchOutput]:

@@ -713,17 +713,11 @@ class Campaign:
     def _real_demos(self) -> None:
         """Hand the trainer the real schemes of ``spec.demos`` (each verified as the
         store reads it) that fit the coefficient set."""
-        from .store import Store
+        from .harvest import stored
 
         if self.spec.shape is None:
             raise ValueError("real demonstrations are for matmul shapes (--shape)")
-        with Store(self.spec.demos, readonly=True) as held:
-            found = [s.scheme for s in held.list_schemes(self.spec.shape, self.spec.ring)]
-        fit = [s for s in found if s.is_integral and tensors.verify(s, self.spec.ring).valid
-               and self._in_set(s)]
-        if not fit:
-            raise ValueError(f"{self.spec.demos}: no {self.spec.ring} scheme of "
-                             f"{','.join(map(str, self.spec.shape))} in the coefficient set")
+        fit = stored(self.spec.demos, self.spec.shape, self.spec.ring, self.game.coefficients)
         self._call("set_real", fit)
         self._real = fit
         ranks = sorted({s.rank for s in fit})

@@ -86,3 +86,26 @@ def harvest(shape: Sequence[int], ring: str, count: int, *, time_limit: float | 
     schemes = tuple(s for s in res.pool if s.rank == res.scheme.rank)
     return Harvest(schemes=schemes, rank=res.scheme.rank, flips=first.flips + res.flips,
                    seconds=time.monotonic() - t0)
+
+
+def stored(path, shape: Sequence[int], ring: str,
+           coefficients: Sequence[int] | None = None) -> list[Scheme]:
+    """The schemes of ``shape`` over ``ring`` held in the store at ``path`` (opened
+    read-only; each verified as the store reads it, and again here in the ring)
+    whose coefficients lie in ``coefficients`` when given: the real
+    demonstrations a campaign (``discover --demos``) or ``agents/pretrain.py
+    --demos`` learns from.  Raises ``ValueError`` when none is usable."""
+    import numpy as np
+
+    from .store import Store
+
+    with Store(path, readonly=True) as held:
+        found = [s.scheme for s in held.list_schemes(shape, ring)]
+    allowed = None if coefficients is None else set(int(c) for c in coefficients)
+    fit = [s for s in found if s.is_integral and tensors.verify(s, ring).valid
+           and (allowed is None or all(set(np.unique(m).tolist()) <= allowed
+                                       for m in (s.u, s.v, s.w)))]
+    if not fit:
+        raise ValueError(f"{path}: no {ring} scheme of {','.join(map(str, shape))} "
+                         "in the coefficient set")
+    return fit

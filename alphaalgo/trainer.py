@@ -93,30 +93,32 @@ class Trainer:
         self.real = tuple(schemes)
         return len(self.real)
 
-    def _demos(self, rng: np.random.Generator, count: int) -> Examples:
-        """``count`` demonstration rows (K = 1): ``real_fraction`` of them from the real
-        schemes when there are any, the rest synthetic."""
+    def _demos(self, rng: np.random.Generator, count: int) -> tuple[Examples | None, Examples | None]:
+        """``count`` demonstration rows (K = 1) as ``(synthetic, real)``:
+        ``real_fraction`` of them from the real schemes when there are any (None
+        when there are none), the rest synthetic (None when there are none)."""
         n_real = int(round(count * self.preset.replay.real_fraction)) if self.real else 0
-        parts = [demos.demo_examples(rng, self.game, self.preset.demos, count - n_real)] \
-            if count > n_real else []
+        synthetic = demos.demo_examples(rng, self.game, self.preset.demos, count - n_real) \
+            if count > n_real else None
+        real = None
         if n_real:
             acting = self.preset.acting
-            parts.append(demos.real_examples(rng, self.game, self.real, n_real,
-                                             transvections=acting.transvections,
-                                             scramble=acting.transvections_z2))
-        return Examples.concat(parts, 1)
+            real = demos.real_examples(rng, self.game, self.real, n_real,
+                                       transvections=acting.transvections,
+                                       scramble=acting.transvections_z2)
+        return synthetic, real
 
     def _batch(self, rng: np.random.Generator) -> list[Examples]:
-        """Two batches: fresh synthetic demonstrations (K = 1, under a random
-        signed permutation; ``real_fraction`` of them from real schemes when
-        :meth:`set_real` gave any) and the rest (K slots): scheme demonstrations
+        """Two batches: fresh demonstrations (K = 1, :meth:`_demos`: synthetic ones
+        under a random signed permutation, ``real_fraction`` of them from real
+        schemes when :meth:`set_real` gave any) and the rest (K slots): scheme demonstrations
         (``demonstration_fraction`` of it while there are any) and self-play
         (more synthetic ones while there is none).  The rest goes under a random
         signed permutation only if ``augment_replay``."""
         cfg = self.preset.replay
         size = self.preset.training.batch_size
         n_demo = min(size - 1, max(1, int(round(size * cfg.demo_fraction))))
-        fresh = self._demos(rng, n_demo)
+        synthetic, real = self._demos(rng, n_demo)
         n_rest = size - n_demo
         n_shown = min(n_rest, int(round(n_rest * cfg.demonstration_fraction))) if len(self.demonstrations) else 0
         parts = [self.demonstrations.sample(rng, n_shown)] if n_shown else []
@@ -130,7 +132,15 @@ class Trainer:
         rest = Examples.concat(parts, self.k)
         if cfg.augment_replay:
             rest = demos.augment_examples(rng, self.game, rest)
-        return [demos.augment_examples(rng, self.game, fresh), rest]
+        # The fresh synthetic rows go under a random signed permutation of each mode;
+        # the real ones do not: permuting a mode's n·m entries maps the matmul tensor
+        # to another tensor, and real rows are there to show the moves on this one
+        # (under its own symmetries, demos.real_examples).  Measured: permuted, rows
+        # of real <2,2,2> schemes taught the moves worse than synthetic rows alone
+        # (benchmarks/RESULTS.md).
+        fresh = [demos.augment_examples(rng, self.game, synthetic)] if synthetic is not None else []
+        fresh += [real] if real is not None else []
+        return [Examples.concat(fresh, 1), rest]
 
     # ----------------------------------------------------------- train
     def train(self, steps: int, rng: np.random.Generator | int,

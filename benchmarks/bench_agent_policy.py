@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import itertools
 import json
 import os
 import sys
@@ -53,13 +54,19 @@ def _setup(preset, ring: str):
     return game_config(spec), game.target_tensor((2, 2, 2))
 
 
-def rank7_schemes(g, seeds: int = 300) -> set[frozenset]:
+def rank7_schemes(g, seeds: int = 300, store: str | None = None) -> set[frozenset]:
     """The distinct rank-7 schemes (coefficients in the game's set), each a frozenset
-    of canonical terms, that local search finds from the naive scheme with ``seeds`` seeds."""
+    of canonical terms, that local search finds from the naive scheme with ``seeds`` seeds,
+    and those of ``store`` (an ``alphaalgo harvest``) when given."""
+    from alphaalgo.harvest import stored
+
     naive = tensors.naive_scheme(2, 2, 2, g.ring)
     schemes: set[frozenset] = set()
-    for seed in range(seeds):
-        s = localsearch.search(naive, time_limit=0.5, seed=seed, target_rank=7).scheme
+    held = [s for s in stored(store, (2, 2, 2), g.ring, g.coefficients) if s.rank == 7] \
+        if store else []
+    found = (localsearch.search(naive, time_limit=0.5, seed=seed, target_rank=7).scheme
+             for seed in range(seeds))
+    for s in itertools.chain(held, found):
         acts = demos.scheme_actions(s)
         if s.rank == 7 and tensors.verify(s).valid and np.isin(acts, g.coefficients).all():
             schemes.add(frozenset(map(tuple, demos.canonicalize(g, acts))))
@@ -121,7 +128,7 @@ def path(args: argparse.Namespace) -> dict:
         acting=dataclasses.replace(preset.acting, basis_change=float(args.transvections > 0),
                                    transvections=args.transvections, transvections_z2=args.transvections))
     g, target = _setup(preset, args.ring)
-    schemes = rank7_schemes(g, args.seeds)
+    schemes = rank7_schemes(g, args.seeds, args.store)
     # every residual on the way along a rank-7 scheme -> the moves that stay on one
     good: dict[bytes, set] = {}
     t64 = target.astype(np.int64)
@@ -197,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--transvections", type=int, default=0,
                     help="play each game in a random basis of this many elementary matrices per mode (path; 0: own basis)")
     ap.add_argument("--seeds", type=int, default=400, help="local-search seeds collecting rank-7 schemes (path)")
+    ap.add_argument("--store", default=None,
+                    help="also count the rank-7 schemes of this store, e.g. a harvest (path)")
     ap.add_argument("--states", type=int, default=128, help="states per row (hits)")
     ap.add_argument("--updates", type=int, default=200, help="updates in all (imitate)")
     ap.add_argument("--augment", action="store_true", help="augment replay (imitate)")

@@ -12,6 +12,7 @@ usage:
       --seeds 0,1,2,3,4 --time-limit 600
   .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 \
       --seeds 0,1,2 --time-limit 60 --params agents/small-2x2x2-Z.npz
+  .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7       --seeds 0,1,2,3,4 --time-limit 600 --agent small-agent-only --demos runs/h222Z.sqlite
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def run_one(args: argparse.Namespace, seed: int, folder: Path) -> dict:
         cmd += ["--target-rank", str(args.target_rank)]
     if args.params:
         cmd += ["--params", args.params]
+    if args.demos:
+        cmd += ["--demos", args.demos]
     load0 = os.getloadavg()[0]
     t0 = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=600)
     ap.add_argument("--agent", default="small")
     ap.add_argument("--params", default=None)
+    ap.add_argument("--demos", default=None, help="a store of real schemes (alphaalgo harvest)")
     ap.add_argument("--keep", default=None, help="folder to keep the stores and schemes in")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     sims = [r["sims_per_s"] for r in rows if r["sims_per_s"]]
     print(json.dumps({
         "shape": args.shape, "ring": args.ring, "target_rank": args.target_rank,
-        "time_limit_s": args.time_limit, "params": args.params, "runs": len(rows),
+        "time_limit_s": args.time_limit, "params": args.params, "demos": args.demos, "runs": len(rows),
         "reached": len(hit), "median_time_s": statistics.median(times) if times else None,
         "reached_by_the_agent_itself": sum(r["agent_reached_after_s"] is not None for r in rows),
         "best_rank": min(ranks) if ranks else None,

@@ -67,3 +67,25 @@ def test_augmented_replay_moves_demonstrations_off_the_target(setup):
     known = set().union(*(_rows(ex) for ex in shown))
     seen = [_rows(tr._batch(rng)[1]) <= known for _ in range(5)]
     assert not all(seen), "a random signed permutation changes the target's states"
+
+
+def test_real_demonstrations_are_states_of_the_target_itself(setup):
+    """Rows from real schemes show moves on the matmul tensor itself: each goes only
+    under the tensor's own symmetries, never under the per-mode permutation the
+    synthetic rows get (that would make them rows of another tensor).  So every real
+    row's residual is T minus some of the scheme's terms, and the rows that start a
+    game hold T exactly."""
+    cfg, target, _ = setup
+    schemes = [catalog.strassen(), catalog.best((2, 2, 2), "Z")]
+    tr = _trainer(cfg, real_fraction=1.0, demo_fraction=0.5)
+    assert tr.set_real(schemes) == 2
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        fresh, _ = tr._batch(rng)
+        assert np.all(fresh.value >= -7) and np.all(fresh.value <= -1), "all rows real"
+        starts = fresh.step == 0
+        assert np.all(fresh.residual[starts] == np.asarray(target)[None])
+        # one move from the end, the residual is exactly the move left to play
+        last = fresh.value == -1
+        terms = demos.term_tensors(cfg, fresh.actions[last, 0])
+        assert np.array_equal(fresh.residual[last].astype(np.int64), terms.astype(np.int64))

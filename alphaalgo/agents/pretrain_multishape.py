@@ -122,13 +122,17 @@ def main(argv: list[str] | None = None) -> int:
             batches = []
             for s in shapes:
                 g = games[s]
-                parts = [demos.demo_examples(rng, g, preset.demos, args.rows - n_real)] \
+                # synthetic rows under a random signed permutation of each mode; real
+                # rows only under the tensor's own symmetries (a permutation of a
+                # mode's entries would make them rows of another tensor)
+                parts = [demos.augment_examples(
+                    rng, g, demos.demo_examples(rng, g, preset.demos, args.rows - n_real))] \
                     if args.rows > n_real else []
                 if n_real:
                     parts.append(demos.real_examples(
                         rng, g, real[s], n_real, transvections=preset.acting.transvections,
                         scramble=preset.acting.transvections_z2))
-                batches.append(demos.augment_examples(rng, g, Examples.concat(parts, 1)))
+                batches.append(Examples.concat(parts, 1))
             params, opt_state, metrics = update(params, opt_state,
                                                 [jax.tree.map(jnp.asarray, b) for b in batches])
             bar.update(1)

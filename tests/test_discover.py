@@ -283,6 +283,34 @@ def test_a_campaign_learns_from_a_harvest_of_real_schemes(tmp_path, capsys):
     assert not np.all(whole[:-n_real] == 7)
 
 
+def test_over_z_a_campaign_with_real_demonstrations_plays_in_the_targets_own_basis(tmp_path):
+    """Over Z real rows show the tensor itself (its own symmetries fix it), so with
+    --demos every game starts from T itself, in the identity basis; over Z2 (where real
+    rows go through the games' basis changes) and without demos the preset holds."""
+    real = tmp_path / "real.sqlite"
+    with Store(real) as s:
+        s.add_scheme(catalog.strassen(), {"source": "test"})
+        s.add_scheme(tensors.Scheme(*(m % 2 for m in (catalog.strassen().u, catalog.strassen().v,
+                                                      catalog.strassen().w)),
+                                    ring="Z2", shape=(2, 2, 2)), {"source": "test"})
+    tiny = presets.load_preset("tiny")
+    preset = dataclasses.replace(tiny, acting=dataclasses.replace(tiny.acting, basis_change=1.0))
+    for ring, demos_given, changed in [("Z", True, False), ("Z", False, True), ("Z2", True, True)]:
+        logs: list[str] = []
+        spec = CampaignSpec(shape=(2, 2, 2), ring=ring, preset=preset,
+                            store=str(tmp_path / f"{ring}{demos_given}.db"),
+                            demos=str(real) if demos_given else None)
+        campaign = Campaign(spec, log=logs.append)
+        assert campaign.spec.preset.acting.basis_change == (1.0 if changed else 0.0)
+        assert any("own basis" in m for m in logs) == (not changed)
+        states, bases, _, _ = campaign.make_player().initial_states(np.random.default_rng(0), 8)
+        own = [all(np.array_equal(m, np.eye(len(m))) for m in b.mats) for b in bases]
+        target = np.asarray(campaign.target)
+        assert all(own) == (not changed)
+        if not changed:
+            assert np.all(np.asarray(states.residual) == target[None])
+
+
 def test_demos_without_usable_schemes_are_bad_input_and_write_nothing(tmp_path, capsys):
     real = tmp_path / "real.sqlite"
     with Store(real) as s:

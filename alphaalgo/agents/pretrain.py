@@ -2,16 +2,19 @@
 
 The network is trained on synthetic demonstrations (random factor sets of the
 game's coefficient distribution, see alphaalgo.demos): no catalogue entry, no
-self-play.  With --demos STORE, the share --real of them (default: the preset's
-[replay] real_fraction) is drawn instead from the real schemes in STORE (an
-`alphaalgo harvest`), each under a random symmetry.  The shipped files use
-synthetic demonstrations only.  The same command gives the same file.
+self-play.  With --demos STORE, the share --real of the fresh demonstration rows
+(default: the preset's [replay] real_fraction) is drawn instead from the real
+schemes in STORE (an `alphaalgo harvest`), each under a random symmetry of the
+tensor.  The same command (and the same STORE) gives the same file.
 
 usage:
-  .venv/bin/python agents/pretrain.py --shape 2,2,2 --ring Z --steps 6000
-  (writes agents/small-2x2x2-Z.npz; --out to write elsewhere)
-  .venv/bin/python agents/pretrain.py --shape 2,2,2 --ring Z --steps 3000 \
-      --demos runs/h222Z.sqlite --real 1.0 --out runs/real-2x2x2-Z.npz
+  .venv/bin/python agents/pretrain.py --shape 2,2,2 --ring Z2 --steps 6000
+  (writes agents/small-2x2x2-Z2.npz, synthetic only; --out to write elsewhere)
+  .venv/bin/alphaalgo harvest --shape 2,2,2 --ring Z --rank 7 --count 288 \
+      --time-limit 300 --store runs/h222Z.sqlite
+  .venv/bin/python agents/pretrain.py --shape 2,2,2 --ring Z --steps 6000 \
+      --demos runs/h222Z.sqlite --real 1.0
+  (writes agents/small-2x2x2-Z.npz as shipped: half of each batch real schemes)
 """
 
 from __future__ import annotations

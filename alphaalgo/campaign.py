@@ -398,9 +398,7 @@ class Campaign:
 
     # ------------------------------------------------------------ helpers
     def _in_set(self, scheme: Scheme) -> bool:
-        coefs = set(self.game.coefficients)
-        return scheme.is_integral and all(
-            set(np.unique(m).tolist()) <= coefs for m in (scheme.u, scheme.v, scheme.w))
+        return scheme.within(self.game.coefficients)
 
     def _offer(self, store, scheme: Scheme, provenance: dict, rng: np.random.Generator) -> None:
         """Verify and store a scheme; track the best; write ``--out``; local search from it."""

@@ -95,16 +95,12 @@ def stored(path, shape: Sequence[int], ring: str,
     whose coefficients lie in ``coefficients`` when given: the real
     demonstrations a campaign (``discover --demos``) or ``agents/pretrain.py
     --demos`` learns from.  Raises ``ValueError`` when none is usable."""
-    import numpy as np
-
     from .store import Store
 
     with Store(path, readonly=True) as held:
         found = [s.scheme for s in held.list_schemes(shape, ring)]
-    allowed = None if coefficients is None else set(int(c) for c in coefficients)
     fit = [s for s in found if s.is_integral and tensors.verify(s, ring).valid
-           and (allowed is None or all(set(np.unique(m).tolist()) <= allowed
-                                       for m in (s.u, s.v, s.w)))]
+           and (coefficients is None or s.within(coefficients))]
     if not fit:
         raise ValueError(f"{path}: no {ring} scheme of {','.join(map(str, shape))} "
                          "in the coefficient set")

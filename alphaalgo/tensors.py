@@ -211,6 +211,13 @@ class Scheme:
         """True when every coefficient is an integer (all denominators 1, no imaginary part)."""
         return self.denominators == (1, 1, 1) and self.imag is None
 
+    def within(self, coefficients) -> bool:
+        """True when the scheme is integral and every coefficient of its factors lies
+        in ``coefficients`` (a game's coefficient set)."""
+        allowed = {int(c) for c in coefficients}
+        return self.is_integral and all(set(np.unique(m).tolist()) <= allowed
+                                        for m in (self.u, self.v, self.w))
+
     @property
     def is_real(self) -> bool:
         """True when the scheme computes over the reals: characteristic 0, no imaginary part."""

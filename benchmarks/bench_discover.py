@@ -12,7 +12,8 @@ usage:
       --seeds 0,1,2,3,4 --time-limit 600
   .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 \
       --seeds 0,1,2 --time-limit 60 --params agents/small-2x2x2-Z.npz
-  .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7       --seeds 0,1,2,3,4 --time-limit 600 --agent small-agent-only --demos runs/h222Z.sqlite
+  .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 \
+      --seeds 0,1,2,3,4 --time-limit 600 --agent small-agent-only --demos runs/h222Z.sqlite
 """
 
 from __future__ import annotations

@@ -288,11 +288,11 @@ def test_over_z_a_campaign_with_real_demonstrations_plays_in_the_targets_own_bas
     --demos every game starts from T itself, in the identity basis; over Z2 (where real
     rows go through the games' basis changes) and without demos the preset holds."""
     real = tmp_path / "real.sqlite"
+    strassen = catalog.strassen()
     with Store(real) as s:
-        s.add_scheme(catalog.strassen(), {"source": "test"})
-        s.add_scheme(tensors.Scheme(*(m % 2 for m in (catalog.strassen().u, catalog.strassen().v,
-                                                      catalog.strassen().w)),
-                                    ring="Z2", shape=(2, 2, 2)), {"source": "test"})
+        s.add_scheme(strassen, {"source": "test"})
+        s.add_scheme(tensors.Scheme(strassen.u % 2, strassen.v % 2, strassen.w % 2, ring="Z2",
+                                    shape=(2, 2, 2)), {"source": "test"})
     tiny = presets.load_preset("tiny")
     preset = dataclasses.replace(tiny, acting=dataclasses.replace(tiny.acting, basis_change=1.0))
     for ring, demos_given, changed in [("Z", True, False), ("Z", False, True), ("Z2", True, True)]:

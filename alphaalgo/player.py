@@ -213,8 +213,9 @@ class Player:
     @staticmethod
     def examples(traj: search.Trajectory) -> tuple[Examples, np.ndarray]:
         """The examples of a trajectory (returns as value targets) and each row's game."""
-        active = np.asarray(traj.active)                       # (M, B)
-        rewards = np.asarray(traj.reward) * active
+        m = traj.moves
+        active = np.asarray(m.active)                       # (M, B)
+        rewards = np.asarray(m.reward) * active
         returns = np.flip(np.cumsum(np.flip(rewards, 0), 0), 0)
         sel = active.reshape(-1)
 
@@ -223,9 +224,9 @@ class Player:
             return x.reshape((-1,) + x.shape[2:])[sel]
 
         game_of = np.broadcast_to(np.arange(active.shape[1])[None, :], active.shape).reshape(-1)[sel]
-        ex = Examples(residual=flat(traj.residual), last_actions=flat(traj.last_actions),
-                      step=flat(traj.step).astype(np.int32), actions=flat(traj.actions),
-                      weights=flat(traj.weights).astype(np.float32),
+        ex = Examples(residual=flat(m.residual), last_actions=flat(m.last_actions),
+                      step=flat(m.step).astype(np.int32), actions=flat(m.actions),
+                      weights=flat(m.weights).astype(np.float32),
                       value=returns.reshape(-1)[sel].astype(np.float32))
         return ex, game_of
 
@@ -246,9 +247,9 @@ class Player:
         jax.block_until_ready(traj)
         seconds = time.monotonic() - t
         final = np.asarray(traj.final.residual)
-        before = np.asarray(traj.residual)                     # (M, B, S1, S2, S3)
-        active = np.asarray(traj.active)
-        moves = np.asarray(traj.action)
+        before = np.asarray(traj.moves.residual)               # (M, B, S1, S2, S3)
+        active = np.asarray(traj.moves.active)
+        moves = np.asarray(traj.moves.action)
         solved, completed = [], []
         for b in range(games):
             played = moves[active[:, b], b].astype(np.int64)

@@ -238,7 +238,7 @@ def agent_solver(agent, params, search_config, games: int = 16,
         counter[0] += 1
         traj = play(params, jax.random.PRNGKey(int(rng.integers(2**31))), states)
         final = np.asarray(traj.final.residual).reshape(games, -1)
-        active, moves = np.asarray(traj.active), np.asarray(traj.action)
+        active, moves = np.asarray(traj.moves.active), np.asarray(traj.moves.action)
         for b in np.flatnonzero(~np.any(final != 0, axis=1)):
             played = moves[active[:, b], b].astype(np.int64)
             if len(played) > max_terms:

@@ -153,18 +153,15 @@ def search(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameS
                         out.action.astype(jnp.int32), root_value)
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class Trajectory:
-    """B games played for ``max_moves`` moves (leading axis: move, then game).
+class Move(NamedTuple):
+    """The record of one move of B games.
 
     Attributes:
-      residual, last_actions, step: the observation before each move.
-      active: ``bool (M, B)`` the game was not over before this move.
-      actions, weights: ``(M, B, K, A)`` candidates and ``(M, B, K)`` improved policy.
-      action: ``int8 (M, B, A)`` the move played.
-      reward: ``float32 (M, B)``.
-      final: the ``GameState`` after the last move.
+      residual, last_actions, step: the observation before the move.
+      active: ``bool (B,)`` the game was not over before this move.
+      actions, weights: ``(B, K, A)`` candidates and ``(B, K)`` improved policy.
+      action: ``int8 (B, A)`` the move played.
+      reward: ``float32 (B,)``.
     """
 
     residual: jax.Array
@@ -175,20 +172,19 @@ class Trajectory:
     weights: jax.Array
     action: jax.Array
     reward: jax.Array
+
+
+class Trajectory(NamedTuple):
+    """B games played for ``max_moves`` moves.
+
+    Attributes:
+      moves: the :class:`Move` records stacked on a leading move axis, so each field
+        is ``(M, B, …)``: e.g. ``moves.active: bool (M, B)``, ``moves.action: int8 (M, B, A)``.
+      final: the ``GameState`` after the last move.
+    """
+
+    moves: Move
     final: GameState
-
-
-class Move(NamedTuple):
-    """The record of one move of B games (a :class:`Trajectory` without its move axis)."""
-
-    residual: jax.Array
-    last_actions: jax.Array
-    step: jax.Array
-    active: jax.Array
-    actions: jax.Array
-    weights: jax.Array
-    action: jax.Array
-    reward: jax.Array
 
 
 def move(agent: Agent, cfg: SearchConfig, params, rng: jax.Array, state: GameState
@@ -246,7 +242,7 @@ def make_play(agent: Agent, cfg: SearchConfig) -> Callable[..., Trajectory]:
             state, rec = step(params, sub, state)
             recs.append(rec)
         recs += [_idle(state, recs[-1])] * (g.max_moves - len(recs))
-        return Trajectory(*jax.tree.map(lambda *x: jnp.stack(x), *recs), final=state)
+        return Trajectory(jax.tree.map(lambda *x: jnp.stack(x), *recs), state)
 
     return play
 

@@ -147,7 +147,7 @@ def path(args: argparse.Namespace) -> dict:
     for r in range(args.rounds):
         states, changes, _, _ = player.initial_states(np.random.default_rng([args.seed, r]), preset.acting.games)
         traj = player._play(params, jax.random.PRNGKey(1000 * args.seed + r), states)
-        res, cand = np.asarray(traj.residual), np.asarray(traj.actions)
+        res, cand = np.asarray(traj.moves.residual), np.asarray(traj.moves.actions)
         for b in range(res.shape[1]):
             back = changes[b].inverse()  # acting basis -> the target's own
             for j in range(8):          # res[j]: the residual before move j

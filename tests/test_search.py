@@ -78,9 +78,10 @@ def test_play_records_consistent_trajectories():
         targets.append(np.asarray(game.action_tensor(cfg, jnp.asarray(acts))).sum(0))
     state = jax.vmap(lambda t: game.init(cfg, t))(jnp.asarray(np.stack(targets)))
     traj = search.make_play(agent, scfg)(params, jax.random.PRNGKey(2), state)
-    active, reward, action = (np.asarray(x) for x in (traj.active, traj.reward, traj.action))
+    m = traj.moves
+    active, reward, action = (np.asarray(x) for x in (m.active, m.reward, m.action))
     final = np.asarray(traj.final.residual)
-    np.testing.assert_allclose(np.asarray(traj.weights).sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(traj.moves.weights).sum(-1), 1.0, atol=1e-5)
     for b in range(6):
         res = targets[b].astype(np.int64)
         for t in range(4):
@@ -106,11 +107,12 @@ def test_a_round_cut_at_its_deadline_charges_the_games_still_going():
     play = search.make_play(agent, scfg)
     full = play(params, jax.random.PRNGKey(4), state)
     cut = play(params, jax.random.PRNGKey(4), state, until=0.0, min_moves=2)
-    active, reward = np.asarray(cut.active), np.asarray(cut.reward)
+    active, reward = np.asarray(cut.moves.active), np.asarray(cut.moves.reward)
     assert active[:2].all() and not active[2:].any() and not reward[2:].any()
-    np.testing.assert_array_equal(np.asarray(cut.action)[:2], np.asarray(full.action)[:2])
-    np.testing.assert_array_equal(np.asarray(cut.residual)[:2], np.asarray(full.residual)[:2])
-    np.testing.assert_array_equal(np.asarray(cut.final.residual), np.asarray(full.residual)[2])
+    for field in ("action", "residual"):
+        np.testing.assert_array_equal(np.asarray(getattr(cut.moves, field))[:2],
+                                      np.asarray(getattr(full.moves, field))[:2])
+    np.testing.assert_array_equal(np.asarray(cut.final.residual), np.asarray(full.moves.residual)[2])
     for b in range(3):   # ⟨2,2,2⟩ needs 7 moves: no game is over after 2
         left = np.asarray(cut.final.residual)[b].astype(np.int64)
         assert reward[0, b] == -1.0

@@ -14,7 +14,17 @@ once, and prints one JSON line per run and a Markdown table for
 * ``start``  — ``symmetric.search_config``: as ``pool-wide`` but each restart
   is a fresh run from the start (independent runs, ended after 3.3·10⁷ orbit
   flips without a new best of their own);
-* ``start-pairs`` — ``start`` with flips drawn as a uniform pair.
+* ``start-pairs`` — ``start`` with flips drawn as a uniform pair;
+* ``start-long`` — ``start`` with the run lengths Moosbauer & Poole's input file for
+  ⟨6,6,6⟩ gives (``jakobmoosbauer/symmetric-flips``, ``code/r6-153-1.txt``: a plus
+  transition every 500,000 flips, a run ended after 10⁹ flips without a new best,
+  plus transitions up to rank 216), counted in orbit flips (a third) and with the
+  rank limit taken as 60 above the run's best: ten times ``start``'s plateau and
+  run length;
+* ``product`` — ``start``'s settings from another start: the tensor product of
+  cyclic-invariant schemes of ⟨d,d,d⟩ and ⟨n/d,n/d,n/d⟩ that this script first
+  finds with the symmetric walk itself (seed ``seed``), at their records
+  (⟨2,2,2⟩ 7 and ⟨3,3,3⟩ 23 for n = 6: a start of rank 161).
 
 examples:
   .venv/bin/python benchmarks/bench_symmetric.py --n 5 --target 93 --budget 300 --seeds 0,1,2
@@ -44,14 +54,38 @@ def settings(variant: str, start_rank: int):
         "pool-wide": dataclasses.replace(best, restart="pool", restart_after=30_000_000),
         "start": best,
         "start-pairs": dataclasses.replace(best, sampling="pairs"),
+        "start-long": dataclasses.replace(best, plateau=166_667, restart_after=333_000_000,
+                                          plus_slack=60),
+        "product": best,
     }[variant]
+
+
+RECORDS = {2: 7, 3: 23, 4: 49, 5: 93}
+"""The square records the product start builds on (design.md)."""
+
+
+def product_start(n: int, seed: int):
+    """The cyclic-invariant product start of ⟨n,n,n⟩: ⟨d,d,d⟩ ⊗ ⟨n/d,n/d,n/d⟩ for the
+    smallest divisor 1 < d < n, each factor found by the symmetric walk from scratch."""
+    from alphaalgo import tensors
+    from alphaalgo.localsearch import search, symmetric
+
+    d = next((d for d in range(2, n) if n % d == 0), None)
+    if d is None:
+        raise SystemExit(f"--variants product needs a composite n, got {n}")
+    parts = []
+    for k in (d, n // d):
+        res = search(symmetric.start(k), ring="Z2", target_rank=RECORDS[k], time_limit=300,
+                     seed=seed, config=symmetric.search_config(symmetric.start(k).rank))
+        parts.append(res.scheme)
+    return tensors.kron(*parts)
 
 
 def run_one(n: int, target: int, budget: float, variant: str, seed: int) -> dict:
     from alphaalgo import tensors
     from alphaalgo.localsearch import search, symmetric
 
-    start = symmetric.start(n)
+    start = product_start(n, seed) if variant == "product" else symmetric.start(n)
     res = search(start, ring="Z2", target_rank=target, time_limit=budget, seed=seed,
                  config=settings(variant, start.rank))
     assert tensors.verify(res.scheme, "Z2").valid and symmetric.is_cyclic_invariant(res.scheme)
@@ -60,7 +94,8 @@ def run_one(n: int, target: int, budget: float, variant: str, seed: int) -> dict
             "rank": res.scheme.rank, "reached": res.reached_target,
             "seconds_to_target": round(when[target], 1) if target in when else None,
             "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
-            "restarts": res.restarts}
+            "restarts": res.restarts, "start_rank": start.rank,
+            "history": [[r, round(t, 1)] for r, _, t in res.history]}
 
 
 def main() -> int:

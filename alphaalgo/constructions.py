@@ -166,7 +166,9 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
     """The lowest-rank scheme of ``shape`` in ``ring`` that one move makes from
     ``schemes`` (any shapes, used in every orientation): a scheme of the shape
     itself, a projection of a larger one, two smaller ones merged along an
-    axis, or a smaller one extended; ``None`` when none applies."""
+    axis, a smaller one extended, or the tensor product of two whose shapes
+    multiply to it (⟨2,2,2⟩ 7 ⊗ ⟨3,3,3⟩ 23 = ⟨6,6,6⟩ 161); ``None`` when none
+    applies."""
     want = tuple(int(x) for x in shape)
     best: dict[Shape, Scheme] = {}  # the lowest rank per oriented shape
     for s in schemes:
@@ -195,4 +197,7 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
                 found.append(merge(s, partner, x))
             if other[x] == 1:
                 found.append(extend(s, x))
+    for (pa, a), (pb, b) in itertools.product(best.items(), repeat=2):
+        if all(x * y == w for x, y, w in zip(pa, pb, want)):
+            found.append(tensors.kron(a, b))
     return min(found, key=lambda s: s.rank) if found else None

@@ -75,6 +75,24 @@ def test_best_construction_picks_the_lowest_rank():
     assert constructions.best_construction((5, 5, 5), [strassen], "Z2") is None
 
 
+def test_best_construction_takes_tensor_products():
+    from alphaalgo.localsearch import search
+
+    strassen = catalog.strassen("Z")
+    # ⟨4,4,4⟩ from Strassen alone: only its square, 49 terms, makes that shape
+    got = constructions.best_construction((4, 4, 4), [strassen], "Z")
+    assert got.shape == (4, 4, 4) and got.rank == 49 and tensors.verify(got, "Z").valid
+    # ⟨6,6,6⟩: Strassen ⊗ a ⟨3,3,3⟩ 23 the walk finds (161) beats any merge of the two
+    s23 = search(tensors.naive_scheme(3, 3, 3, ring="Z2"), target_rank=23, max_flips=5_000_000,
+                 seed=9).scheme
+    assert s23.rank == 23
+    got = constructions.best_construction((6, 6, 6), [catalog.strassen("Z2"), s23], "Z2")
+    assert got.shape == (6, 6, 6) and got.rank == 7 * 23 and tensors.verify(got, "Z2").valid
+    # a product needs both factors' shapes to multiply to the wanted one, in some orientation
+    got = constructions.best_construction((2, 4, 6), [strassen, tensors.naive_scheme(1, 2, 3)], "Z")
+    assert got.shape == (2, 4, 6) and tensors.verify(got, "Z").valid and got.rank <= 7 * 6
+
+
 def test_bad_moves_are_refused():
     s = catalog.strassen("Z")
     with pytest.raises(ValueError, match="do not agree"):

@@ -11,8 +11,9 @@
 * :func:`as_shape` — a scheme of a permutation of the shape (rank is the same
   for all six, through :func:`tensors.rotate` and :func:`tensors.transpose`).
 
-:func:`best_construction` tries all of these on a set of schemes and returns
-the lowest-rank scheme of a wanted shape.  Every result is a valid scheme in
+:func:`by_kind` tries all of these on a set of schemes and returns the
+lowest-rank scheme of a wanted shape each kind of move makes;
+:func:`best_construction` the lowest of them.  Every result is a valid scheme in
 its inputs' ring; the callers verify before they store or write.
 
 The tensor indexes ``a_ij ⊗ b_jk ⊗ c_ki``: u's row ``i*m+j``, v's ``j*p+k``,
@@ -169,6 +170,22 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
     axis, a smaller one extended, or the tensor product of two whose shapes
     multiply to it (⟨2,2,2⟩ 7 ⊗ ⟨3,3,3⟩ 23 = ⟨6,6,6⟩ 161); ``None`` when none
     applies."""
+    found = by_kind(shape, schemes, ring)
+    return min(found.values(), key=lambda s: s.rank) if found else None
+
+
+KINDS = ("own", "projection", "merge", "extension", "product")
+"""The moves :func:`by_kind` tries, in the order ties are broken."""
+
+
+def by_kind(shape: Sequence[int], schemes: Iterable[Scheme],
+                  ring: str) -> dict[str, Scheme]:
+    """The lowest-rank scheme of ``shape`` in ``ring`` that each kind of move
+    (:data:`KINDS`) makes from ``schemes``; kinds that do not apply are absent.
+
+    The lowest rank is not always the best start for a walk: a projection of a
+    larger record (⟨5,5,5⟩ 93 → ⟨4,5,5⟩ 84) can walk down far below a lower-ranked
+    merge (⟨4,5,5⟩ 80), so callers may walk from several (benchmarks/RESULTS.md)."""
     want = tuple(int(x) for x in shape)
     best: dict[Shape, Scheme] = {}  # the lowest rank per oriented shape
     for s in schemes:
@@ -180,12 +197,12 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
             t = as_shape(s, perm)
             if _fits(perm, want) or _fits(want, perm):
                 best[perm] = t
-    found: list[Scheme] = []
+    found: dict[str, list[Scheme]] = {kind: [] for kind in KINDS}
     for perm, s in best.items():
         if perm == want:
-            found.append(s)
+            found["own"].append(s)
         elif _fits(want, perm):
-            found.append(shrink(s, want))
+            found["projection"].append(shrink(s, want))
     for x in range(3):
         for perm, s in best.items():
             other = list(want)
@@ -194,10 +211,10 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
                 continue
             partner = best.get(tuple(other))  # type: ignore[arg-type]
             if partner is not None:
-                found.append(merge(s, partner, x))
+                found["merge"].append(merge(s, partner, x))
             if other[x] == 1:
-                found.append(extend(s, x))
+                found["extension"].append(extend(s, x))
     for (pa, a), (pb, b) in itertools.product(best.items(), repeat=2):
         if all(x * y == w for x, y, w in zip(pa, pb, want)):
-            found.append(tensors.kron(a, b))
-    return min(found, key=lambda s: s.rank) if found else None
+            found["product"].append(tensors.kron(a, b))
+    return {kind: min(got, key=lambda s: s.rank) for kind, got in found.items() if got}

@@ -186,27 +186,29 @@ def _localsearch_task(scheme: Scheme, seconds: float, seed: int, target_rank: in
     return localsearch_job(scheme, seconds, seed, target_rank, speed), _node(), time.monotonic() - t
 
 
-def _search_task(start: Scheme, seed: int, kwargs: dict):
-    """One walker of :func:`ray_search` (the outcome comes back as data)."""
+def _search_task(starts: list[Scheme], seed: int, kwargs: dict):
+    """One walker of :func:`ray_search`, from its starts in turn (the outcome comes
+    back as data)."""
     from .localsearch.parallel import run_walker
 
     t = time.monotonic()
-    return run_walker(start, seed, kwargs), _node(), time.monotonic() - t
+    return run_walker(starts, seed, kwargs), _node(), time.monotonic() - t
 
 
 def ray_search(starts: Sequence[Scheme], *, workers: int, seed: int = 0,
                address: str | None = None, progress: Callable | None = None,
                log: Callable[[str], None] = print, **kwargs: Any):
     """:func:`alphaalgo.localsearch.parallel_search` on a Ray cluster: ``workers``
-    local-search tasks of one CPU each (seeds ``seed ..``, start ``i mod len``), placed
+    local-search tasks of one CPU each (seeds ``seed ..``, starts shared out as
+    :func:`~alphaalgo.localsearch.parallel.share_of` says), placed
     by Ray like the campaign's local-search jobs; the first to reach the target rank
     cancels the rest.  Returns ``(SearchResult, {node: walkers})``."""
-    from .localsearch.parallel import merge_results
+    from .localsearch.parallel import merge_results, share_of
 
     connect(address)
     target = kwargs.get("target_rank")
     task = ray.remote(_search_task).options(num_cpus=1, scheduling_strategy="SPREAD")
-    refs = {task.remote(starts[i % len(starts)], seed + i, kwargs): i for i in range(workers)}
+    refs = {task.remote(share_of(starts, i, workers), seed + i, kwargs): i for i in range(workers)}
     log(f"ray: {workers} walker(s) on a cluster of {ray.cluster_resources().get('CPU', 0):g} CPUs")
     got: dict[int, tuple[str, Any]] = {}
     nodes: dict[str, int] = {}

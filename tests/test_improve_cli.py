@@ -271,6 +271,32 @@ def test_store_feeds_constructions_for_larger_shapes(tmp_path, capsys, monkeypat
     assert code == 2 and "two outputs name the same file" in err and not same.exists()
 
 
+def test_a_projection_of_a_larger_scheme_is_walked_beside_a_lower_start(tmp_path, capsys,
+                                                                         monkeypatch):
+    """The store holds the engine's ⟨4,5,5⟩ 79 and ⟨5,5,5⟩ 93 (shipped in kernels/, read
+    here as plain files). The lowest start is the 79, a plateau; the projection of the 93
+    (rank 84) is walked too, and from there the walk goes below 79 within a million flips."""
+    from alphaalgo.store import Store
+
+    kernels = Path(__file__).resolve().parent.parent / "kernels" / "schemes"
+    empty = tmp_path / "no-kernels"
+    empty.mkdir()
+    monkeypatch.setenv("ALPHAALGO_KERNELS", str(empty))
+    db = tmp_path / "r.sqlite"
+    with Store(db) as st:
+        for name in ("alphaalgo-z-5x5x5-r93.json", "alphaalgo-z2-4x5x5-r79.json"):
+            st.add_scheme(formats.read_scheme(kernels / name).scheme.replace(ring="Z2"),
+                          {"source": f"kernels/schemes/{name}"})
+    out = tmp_path / "r.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "4,5,5", "--ring", "Z2", "--store",
+                          str(db), "--target-rank", "78", "--max-flips", "3000000",
+                          "--workers", "1", "--seed", "0", "--quiet", "--out", str(out))
+    assert code == 0, stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank <= 78 and tensors.verify(rec.scheme, "Z2").valid
+    assert "rank 79, the best projection (rank 84)" in rec.provenance["input"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--ray-address", "127.0.0.1:1"], "--ray-address: only with --backend ray"),
     (["--backend", "ray", "--ray-address", "127.0.0.1:1"], "cannot reach a Ray cluster"),

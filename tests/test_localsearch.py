@@ -338,6 +338,21 @@ def test_parallel_search_with_a_flip_budget_is_reproducible():
     assert a.scheme.rank <= single.scheme.rank
 
 
+def test_more_starts_than_workers_are_all_walked():
+    """Three starts, two workers: each start is some worker's (worker 0 walks starts 0
+    and 2 in turn), so the third start, Strassen's 7, is walked too."""
+    from alphaalgo.localsearch import parallel_search
+    from alphaalgo.localsearch.parallel import share_of
+
+    naive = tensors.naive_scheme(2, 2, 2, ring="Z2")
+    starts = [naive, naive, catalog.strassen("Z2")]
+    assert share_of(starts, 0, 2) == [starts[0], starts[2]] and share_of(starts, 1, 2) == [naive]
+    assert share_of(starts, 4, 5) == [naive]
+    res = parallel_search(starts, workers=2, ring="Z2", max_flips=20, seed=1,
+                          config=SearchConfig(chunk=10))
+    assert res.scheme.rank == 7 and res.start_rank == 7 and tensors.verify(res.scheme, "Z2").valid
+
+
 def test_parallel_search_refuses_bad_arguments():
     from alphaalgo.localsearch import parallel_search
 

@@ -1,7 +1,8 @@
 """Several walkers at once, one process each: ``search`` on K cores.
 
 Worker i runs :func:`.walk.search` with seed ``seed + i`` and the same
-settings (from start ``i mod len(starts)`` when several starts are given); the first to reach the target rank stops the others, and the result
+settings (from start ``i mod len(starts)`` when several starts are given, or, when
+there are more starts than workers, from its share of them in turn); the first to reach the target rank stops the others, and the result
 is the lowest-rank scheme of all (ties: the lowest worker index).  Processes
 are forked after the kernels are loaded in the parent, so a worker starts
 walking at once; before that the parent walks ``QUICK_FLIPS`` flips itself and
@@ -25,25 +26,37 @@ QUICK_FLIPS = 1_000_000
 """Flips walked in the parent before forking (a fraction of a second)."""
 
 
-def run_walker(start: Scheme, seed: int, kwargs: dict[str, Any], **more: Any
-               ) -> tuple[str, Any]:
-    """One walker, its outcome as data for another process: ``("ok", SearchResult)``,
-    ``("lift", (message, schemes))`` when nothing lifted, ``("error", why)``."""
+def run_walker(starts: Scheme | Sequence[Scheme], seed: int, kwargs: dict[str, Any],
+               **more: Any) -> tuple[str, Any]:
+    """One walker (from each of its starts in turn, sharing its budget), its outcome
+    as data for another process: ``("ok", SearchResult)``, ``("lift", (message,
+    schemes))`` when nothing lifted, ``("error", why)``."""
+    mine = [starts] if isinstance(starts, Scheme) else list(starts)
+    progress = more.pop("progress", None)
     try:
-        return "ok", search(start, seed=seed, **kwargs, **more)
+        return "ok", _in_turn(mine, seed, progress, dict(kwargs, **more))
     except LiftError as exc:
         return "lift", (str(exc), exc.schemes)
     except Exception as exc:  # reported by the parent as its own error
         return "error", f"{type(exc).__name__}: {exc}"
 
 
-def _worker(index: int, scheme: Scheme, seed: int, kwargs: dict[str, Any], shared, stop,
+def share_of(starts: Sequence[Scheme], index: int, workers: int) -> list[Scheme]:
+    """The starts worker ``index`` of ``workers`` walks: start ``index mod len(starts)``
+    when there are no more starts than workers, else every ``workers``-th from
+    ``index`` (in turn), so that every start is walked."""
+    if len(starts) <= workers:
+        return [starts[index % len(starts)]]
+    return list(starts[index::workers])
+
+
+def _worker(index: int, mine: list[Scheme], seed: int, kwargs: dict[str, Any], shared, stop,
             results) -> None:
     def progress(rank: int, flips: int, seconds: float) -> None:
         shared[2 * index] = rank
         shared[2 * index + 1] = flips
 
-    kind, payload = run_walker(scheme, seed, kwargs, progress=progress, stop=stop.is_set)
+    kind, payload = run_walker(mine, seed, kwargs, progress=progress, stop=stop.is_set)
     target = kwargs.get("target_rank")
     if kind == "ok" and target is not None and payload.scheme.rank <= target:
         stop.set()
@@ -54,7 +67,8 @@ def parallel_search(scheme: Scheme | Sequence[Scheme], *, workers: int, seed: in
                     progress: ProgressFn | None = None, **kwargs: Any) -> SearchResult:
     """:func:`.walk.search` in ``workers`` processes (seeds ``seed .. seed+workers-1``);
     the other arguments are ``search``'s.  ``scheme`` may be a list of starts (worker i
-    walks from ``scheme[i % len]``; with one worker they share the budget in turn).
+    walks from :func:`share_of` them, in turn when it has several; with one worker they
+    all share its budget in turn).
     ``workers == 1`` with one start is ``search`` itself."""
     if workers < 1:
         raise ValueError(f"workers must be ≥ 1, got {workers}")
@@ -79,7 +93,7 @@ def parallel_search(scheme: Scheme | Sequence[Scheme], *, workers: int, seed: in
     shared = ctx.Array("q", [scheme.rank, 0] * workers, lock=False)
     stop = ctx.Event()
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(i, starts[i % len(starts)], seed + i, kwargs,
+    procs = [ctx.Process(target=_worker, args=(i, share_of(starts, i, workers), seed + i, kwargs,
                                                shared, stop, results), daemon=True)
              for i in range(workers)]
     t0 = time.monotonic()

@@ -1,10 +1,12 @@
 """Best-known ranks from scratch: every shape 2 ≤ n ≤ m ≤ p ≤ 5, over Z2 and Z.
 
 Runs ``alphaalgo improve --shape S --ring R --target-rank RECORD`` as a
-subprocess per (shape, ring), smallest shapes first, each stopped at the
+subprocess per (shape, ring), smallest shapes first (or in the order of
+``--shapes`` with ``--in-order``), each stopped at the
 record or after ``--budget`` seconds.  All runs share one store
 (``--store``), so a run on a larger shape starts from the best construction
-(projection, side-by-side merge, extension) of what the engine itself found
+(projection, side-by-side merge, extension, product; and the best projection
+beside it) of what the engine itself found
 on smaller or larger shapes before it — never a scheme from the catalogue or
 an outside collection.  ⟨n,n,n⟩ with n ≥ 5 use the symmetric walk.
 
@@ -86,9 +88,12 @@ def table(rows: list[dict]) -> str:
         when = f"{r['wall_s']:.1f}" if hit else f"not in {r['budget_s']:g}"
         mark = f"**{reached}**" if hit else str(reached)
         start = str(r.get("start", ""))
-        m = re.match(r"construction from .*?, rank (\d+)(, and the schoolbook)?", start)
+        m = re.match(r"construction from .*?, rank (\d+)(, the best projection \(rank (\d+)\))?"
+                     r"(, and the schoolbook)?", start)
         if m:
-            start = f"construction r{m.group(1)}" + (" + schoolbook" if m.group(2) else "")
+            start = (f"construction r{m.group(1)}"
+                     + (f" + projection r{m.group(3)}" if m.group(2) else "")
+                     + (" + schoolbook" if m.group(4) else ""))
         ternary = "–" if r["ring"] == "Z2" else ("yes" if r.get("ternary") else "no")
         lines.append(f"| {','.join(map(str, r['shape']))} | {r['ring']} | {r['record']} | {mark} "
                      f"| {when} | {start} | {ternary} |")
@@ -103,6 +108,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1, help="walkers per run (improve --workers)")
     ap.add_argument("--shapes", default=None, help="only these, e.g. '3,4,5;4,4,4'")
+    ap.add_argument("--in-order", action="store_true",
+                    help="run --shapes in the order given, not smallest first (a larger "
+                         "shape's result then feeds projections to the smaller ones)")
     ap.add_argument("--rings", default="Z2,Z")
     ap.add_argument("--results", default="runs/records.jsonl")
     ap.add_argument("--store", default="runs/records.sqlite")
@@ -119,8 +127,10 @@ def main() -> int:
     shapes = SHAPES if args.shapes is None else [
         tuple(int(x) for x in s.split(",")) for s in args.shapes.split(";")]
     done = {(tuple(r["shape"]), r["ring"]) for r in rows}
-    todo = [(s, ring) for s in sorted(shapes, key=lambda s: (s[0] * s[1] * s[2], s))
-            for ring in args.rings.split(",") if (tuple(s), ring) not in done]
+    if not args.in_order:
+        shapes = sorted(shapes, key=lambda s: (s[0] * s[1] * s[2], s))
+    todo = [(s, ring) for s in shapes for ring in args.rings.split(",")
+            if (tuple(s), ring) not in done]
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results.parent.mkdir(parents=True, exist_ok=True)

@@ -174,6 +174,18 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
     return min(found.values(), key=lambda s: s.rank) if found else None
 
 
+def walk_starts(shape: Sequence[int], schemes: Iterable[Scheme], ring: str) -> list[Scheme]:
+    """The starts a walk on ``shape`` takes from ``schemes``: the lowest-rank
+    construction (:func:`best_construction`), then the best projection of a larger
+    scheme when that is another scheme; empty when no move applies."""
+    found = by_kind(shape, schemes, ring)
+    if not found:
+        return []
+    low = min(found.values(), key=lambda s: s.rank)
+    projection = found.get("projection")
+    return [low] + ([projection] if projection is not None and projection is not low else [])
+
+
 KINDS = ("own", "projection", "merge", "extension", "product")
 """The moves :func:`by_kind` tries, in the order ties are broken."""
 

@@ -75,6 +75,15 @@ def test_best_construction_picks_the_lowest_rank():
     assert constructions.best_construction((5, 5, 5), [strassen], "Z2") is None
 
 
+def test_walk_starts_add_the_best_projection_when_it_is_another_scheme():
+    strassen, wide = catalog.strassen("Z2"), tensors.naive_scheme(2, 2, 3, ring="Z2")
+    low, proj = constructions.walk_starts((2, 2, 2), [strassen, wide], "Z2")
+    assert low.rank == 7 and proj.rank == 8 and tensors.verify(proj, "Z2").valid
+    (only,) = constructions.walk_starts((2, 2, 2), [wide], "Z2")   # the projection is the lowest
+    assert only.rank == 8
+    assert constructions.walk_starts((5, 5, 5), [strassen], "Z2") == []
+
+
 def test_best_construction_takes_tensor_products():
     from alphaalgo.localsearch import search
 

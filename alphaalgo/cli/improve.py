@@ -195,17 +195,14 @@ def _read_start(args: argparse.Namespace, store=None
         held = [s.scheme for s in store.list_schemes(ring=ring)]
         if args.ring == "ZT":
             held = [s for s in held if s.max_abs_coefficient() <= 1]
-        kinds = constructions.by_kind((n, m, p), held, ring)
-        if kinds and min(s.rank for s in kinds.values()) < n * m * p:
-            # the lowest start is not always the better one: the best projection of a
-            # larger scheme (when it is another) and the schoolbook scheme are walked too
-            built = constructions.best_construction((n, m, p), held, ring)
-            starts = [built]
-            projection = kinds.get("projection")
-            if projection is not None and projection is not built and projection.rank < n * m * p:
-                starts.append(projection)
+        # the lowest start is not always the better one: the best projection of a
+        # larger scheme (when it is another) and the schoolbook scheme are walked too
+        starts = [s for s in constructions.walk_starts((n, m, p), held, ring)
+                  if s.rank < n * m * p]
+        if starts:
+            built = starts[0]
+            walked = ", ".join(f"rank {s.rank}" for s in starts[1:])
             starts.append(naive)
-            walked = ", ".join(f"rank {s.rank}" for s in starts[1:-1])
             source = (f"construction from {args.store}, rank {built.rank}, "
                       + (f"the best projection ({walked}), " if walked else "")
                       + "and the schoolbook scheme (walked in turn, or by alternate workers)")

@@ -273,9 +273,10 @@ def test_store_feeds_constructions_for_larger_shapes(tmp_path, capsys, monkeypat
 
 def test_a_projection_of_a_larger_scheme_is_walked_beside_a_lower_start(tmp_path, capsys,
                                                                          monkeypatch):
-    """The store holds the engine's ⟨4,5,5⟩ 79 and ⟨5,5,5⟩ 93 (shipped in kernels/, read
-    here as plain files). The lowest start is the 79, a plateau; the projection of the 93
-    (rank 84) is walked too, and from there the walk goes below 79 within a million flips."""
+    """The store holds the engine's ⟨2,5,5⟩ 40 and ⟨5,5,5⟩ 93 (shipped in kernels/, read
+    here as plain files). The lowest start is two 40s side by side (80), which walks to a
+    plateau at 79; the projection of the 93 (rank 84) is walked too, and from there the
+    walk goes below 79 within a million flips."""
     from alphaalgo.store import Store
 
     kernels = Path(__file__).resolve().parent.parent / "kernels" / "schemes"
@@ -284,7 +285,7 @@ def test_a_projection_of_a_larger_scheme_is_walked_beside_a_lower_start(tmp_path
     monkeypatch.setenv("ALPHAALGO_KERNELS", str(empty))
     db = tmp_path / "r.sqlite"
     with Store(db) as st:
-        for name in ("alphaalgo-z-5x5x5-r93.json", "alphaalgo-z2-4x5x5-r79.json"):
+        for name in ("alphaalgo-z-5x5x5-r93.json", "alphaalgo-z-2x5x5-r40.json"):
             st.add_scheme(formats.read_scheme(kernels / name).scheme.replace(ring="Z2"),
                           {"source": f"kernels/schemes/{name}"})
     out = tmp_path / "r.json"
@@ -294,7 +295,7 @@ def test_a_projection_of_a_larger_scheme_is_walked_beside_a_lower_start(tmp_path
     assert code == 0, stdout
     rec = formats.read_scheme(out)
     assert rec.scheme.rank <= 78 and tensors.verify(rec.scheme, "Z2").valid
-    assert "rank 79, the best projection (rank 84)" in rec.provenance["input"]
+    assert "rank 80, the best projection (rank 84)" in rec.provenance["input"]
 
 
 @pytest.mark.parametrize("argv, message", [

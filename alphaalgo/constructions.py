@@ -170,8 +170,8 @@ def best_construction(shape: Sequence[int], schemes: Iterable[Scheme],
     axis, a smaller one extended, or the tensor product of two whose shapes
     multiply to it (⟨2,2,2⟩ 7 ⊗ ⟨3,3,3⟩ 23 = ⟨6,6,6⟩ 161); ``None`` when none
     applies."""
-    found = by_kind(shape, schemes, ring)
-    return min(found.values(), key=lambda s: s.rank) if found else None
+    starts = walk_starts(shape, schemes, ring)
+    return starts[0] if starts else None
 
 
 def walk_starts(shape: Sequence[int], schemes: Iterable[Scheme], ring: str) -> list[Scheme]:
@@ -190,8 +190,7 @@ KINDS = ("own", "projection", "merge", "extension", "product")
 """The moves :func:`by_kind` tries, in the order ties are broken."""
 
 
-def by_kind(shape: Sequence[int], schemes: Iterable[Scheme],
-                  ring: str) -> dict[str, Scheme]:
+def by_kind(shape: Sequence[int], schemes: Iterable[Scheme], ring: str) -> dict[str, Scheme]:
     """The lowest-rank scheme of ``shape`` in ``ring`` that each kind of move
     (:data:`KINDS`) makes from ``schemes``; kinds that do not apply are absent.
 

@@ -81,7 +81,7 @@ def test_play_records_consistent_trajectories():
     m = traj.moves
     active, reward, action = (np.asarray(x) for x in (m.active, m.reward, m.action))
     final = np.asarray(traj.final.residual)
-    np.testing.assert_allclose(np.asarray(traj.moves.weights).sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(m.weights).sum(-1), 1.0, atol=1e-5)
     for b in range(6):
         res = targets[b].astype(np.int64)
         for t in range(4):

@@ -23,8 +23,9 @@ once, and prints one JSON line per run and a Markdown table for
   run length;
 * ``product`` — ``start``'s settings from another start: the tensor product of
   cyclic-invariant schemes of ⟨d,d,d⟩ and ⟨n/d,n/d,n/d⟩ that this script first
-  finds with the symmetric walk itself (seed ``seed``), at their records
-  (⟨2,2,2⟩ 7 and ⟨3,3,3⟩ 23 for n = 6: a start of rank 161).
+  finds with the symmetric walk itself (seed ``seed``), each walked to its Z2
+  record (``records.best_known_rank``) or for 300 s (⟨2,2,2⟩ 7 and ⟨3,3,3⟩ 23
+  for n = 6: a start of rank 161).
 
 examples:
   .venv/bin/python benchmarks/bench_symmetric.py --n 5 --target 93 --budget 300 --seeds 0,1,2
@@ -60,23 +61,21 @@ def settings(variant: str, start_rank: int):
     }[variant]
 
 
-RECORDS = {2: 7, 3: 23, 4: 49, 5: 93}
-"""The square records the product start builds on (design.md)."""
-
-
 def product_start(n: int, seed: int):
     """The cyclic-invariant product start of ⟨n,n,n⟩: ⟨d,d,d⟩ ⊗ ⟨n/d,n/d,n/d⟩ for the
     smallest divisor 1 < d < n, each factor found by the symmetric walk from scratch."""
     from alphaalgo import tensors
     from alphaalgo.localsearch import search, symmetric
+    from alphaalgo.records import best_known_rank
 
     d = next((d for d in range(2, n) if n % d == 0), None)
     if d is None:
         raise SystemExit(f"--variants product needs a composite n, got {n}")
     parts = []
     for k in (d, n // d):
-        res = search(symmetric.start(k), ring="Z2", target_rank=RECORDS[k], time_limit=300,
-                     seed=seed, config=symmetric.search_config(symmetric.start(k).rank))
+        start = symmetric.start(k)
+        res = search(start, ring="Z2", target_rank=best_known_rank((k, k, k), "Z2"),
+                     time_limit=300, seed=seed, config=symmetric.search_config(start.rank))
         parts.append(res.scheme)
     return tensors.kron(*parts)
 

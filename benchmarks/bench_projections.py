@@ -81,16 +81,16 @@ def walk_one(job: tuple[str, Scheme, str, int, float, int]) -> dict:
     name, start, ring, target, budget, seed = job
     t = time.monotonic()
     res = search(start, target_rank=target, time_limit=budget, seed=seed, **WALKS[ring])
-    want = "Z2" if ring == "Z2" else "Z"
-    if not tensors.verify(res.scheme, want).valid:
-        raise AssertionError(f"{name}: the walk's result is not valid over {want}")
+    # search verifies its result in the walk's ring before it returns it
     return {"start": name, "start_rank": start.rank, "rank": res.scheme.rank,
             "walk_rank": int(res.walk_rank), "seconds": round(time.monotonic() - t, 1),
             "flips": int(res.flips)}
 
 
-def table(rows: list[dict]) -> str:
-    by = collections.Counter(r["rank"] for r in rows)
+def table(results: Path) -> str:
+    """How many starts in the ``results`` file reached each rank (Markdown)."""
+    rows = [json.loads(x) for x in results.read_text().splitlines() if x.strip()]
+    by = collections.Counter(r["rank"] for r in rows if "rank" in r)
     lines = ["| rank reached | starts |", "|---|---|"]
     lines += [f"| {rank} | {by[rank]} |" for rank in sorted(by)]
     return "\n".join(lines)
@@ -115,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results = Path(args.results)
     if args.table:
-        rows = [json.loads(x) for x in results.read_text().splitlines() if x.strip()]
-        print(table([r for r in rows if "rank" in r]))
+        print(table(results))
         return 0
     if not args.source or not args.shape:
         ap.error("--source and --shape are needed (or --table)")
@@ -131,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             for i, (name, s) in enumerate(found)]
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"command": " ".join(sys.argv), "machine": machine()}) + "\n")
+        command = sys.argv if argv is None else [sys.argv[0], *argv]
+        fh.write(json.dumps({"command": " ".join(command), "machine": machine()}) + "\n")
         with cf.ProcessPoolExecutor(args.jobs) as pool:
             for row in pool.map(walk_one, jobs):
                 fh.write(json.dumps(row) + "\n")
                 fh.flush()
                 print(row, flush=True)
-    rows = [json.loads(x) for x in results.read_text().splitlines() if x.strip()]
-    print(table([r for r in rows if "rank" in r]))
+    print(table(results))
     return 0
 
 

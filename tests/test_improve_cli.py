@@ -54,6 +54,18 @@ def test_native_z_flips(capsys, tmp_path, naive222):
     assert s.rank == 7 and tensors.verify(s, "Z").valid and s.max_abs_coefficient() <= 1
 
 
+def test_z3_walk_lifted_to_z(capsys, tmp_path):
+    """--method lift3: the walk is over Z3 and the scheme written is an integer one."""
+    out = tmp_path / "z3.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z", "--method",
+                          "lift3", "--target-rank", "7", "--max-flips", "3000000", "--seed", "1",
+                          "--workers", "1", "--out", str(out), "--quiet")
+    assert code == 0 and "walk over Z3, lifted to Z" in stdout
+    rec = formats.read_scheme(out, ring="Z")
+    assert rec.scheme.rank == 7 and rec.scheme.is_integral
+    assert tensors.verify(rec.scheme, "Z").valid and rec.provenance["method"] == "lift3"
+
+
 def test_target_not_reached_exit_1_still_writes_the_best(capsys, tmp_path, naive222):
     out = tmp_path / "best.npz"
     code, stdout, _ = run(capsys, "improve", str(naive222), "--ring", "Z2", "--target-rank", "6",
@@ -197,7 +209,8 @@ def test_from_scratch_with_shape_reads_no_catalogue(tmp_path, capsys, monkeypatc
     (["--shape", "2,2,2", "--ring", "Z2", "--key", "x"], "--key picks a scheme of FILE"),
     (["--shape", "64,64,64", "--ring", "Z"], "exceeds the limit"),
     (["kernels/schemes/alphatensor-z-3x3x3-r23.json", "--ring", "ZT"], "not valid over ZT"),
-    (["--shape", "2,2,2", "--ring", "ZT", "--method", "lift"], "--method lift is for --ring Z"),
+    (["--shape", "2,2,2", "--ring", "ZT", "--method", "lift"], "it is for --ring Z"),
+    (["--shape", "2,2,2", "--ring", "Z2", "--method", "lift3"], "it is for --ring Z"),
     (["--shape", "2,2,2", "--ring", "ZT", "--minimize", "additions"], "needs --ring Z"),
 ])
 def test_from_scratch_and_ternary_bad_input(tmp_path, capsys, argv, message):

@@ -22,8 +22,9 @@ transitions raise it by one to leave a plateau.  Walks restart from a pool of
 schemes at the best rank reached.  Over Z2 the factors are bit-packed.
 
 Over Z (--ring Z) the default walks over Z2 and keeps each new best scheme
-that Hensel-lifts to an integer scheme; --method flips walks the flip graph
-over Z itself, coefficients within [-1, 1] (or the input's largest).
+that Hensel-lifts to an integer scheme; --method lift3 does the same over Z3;
+--method flips walks the flip graph over Z itself, coefficients within
+[-1, 1] (or the input's largest).
 
 With --ring ZT the walk is over {-1, 0, 1} itself (flips over Z, no
 coefficient may leave that set), so the result holds over every ring with
@@ -114,10 +115,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="random seed, 0..2**32-1 (default 0)")
     p.add_argument("--lift", action="store_true",
                    help="with --ring Z2: Hensel-lift the result to Z and write the Z scheme")
-    p.add_argument("--method", choices=("auto", "flips", "lift"), default="auto",
+    p.add_argument("--method", choices=("auto", "flips", "lift", "lift3"), default="auto",
                    help="over Z: 'flips' walks the flip graph over Z (coefficients in "
                         "[-1, 1]); 'lift' walks over Z2 and keeps the schemes that "
-                        "Hensel-lift to integer schemes; 'auto' (default) is 'lift'")
+                        "Hensel-lift to integer schemes; 'lift3' the same over Z3 "
+                        "(fewer lift to integers: see benchmarks/RESULTS.md); 'auto' "
+                        "(default) is 'lift'")
     p.add_argument("--minimize", choices=("rank", "additions"), default="rank",
                    help="'rank' (default): fewer multiplications; 'additions' (--ring Z): "
                         "the same rank with fewer additions, as the kernels count them")
@@ -218,16 +221,17 @@ def run(args: argparse.Namespace) -> int:
                          f"(expected one of {', '.join(formats.WRITE_EXTENSIONS)})")
     if args.lift and args.ring != "Z2":
         raise UsageError("--lift needs --ring Z2 (it lifts Z2 schemes to Z)")
-    if args.ring == "ZT" and args.method == "lift":
-        raise UsageError("--ring ZT walks over {-1, 0, 1} directly; --method lift is for --ring Z")
+    if args.ring != "Z" and args.method in ("lift", "lift3"):
+        raise UsageError(f"--method {args.method} walks over a finite field and lifts to Z: "
+                         "it is for --ring Z")
     if args.file is None and args.shape is None:
         raise UsageError("give a starting scheme FILE, or --shape n,m,p to search from scratch")
     if args.file is None and args.key is not None:
         raise UsageError("--key picks a scheme of FILE; there is no FILE")
     if args.symmetric:
-        if args.ring not in ("Z2", "Z") or args.lift or args.method == "flips":
+        if args.ring not in ("Z2", "Z") or args.lift or args.method in ("flips", "lift3"):
             raise UsageError("--symmetric walks over Z2: use --ring Z2, or --ring Z "
-                             "(lifted), without --lift or --method flips")
+                             "(lifted), without --lift or --method flips/lift3")
         if args.minimize != "rank":
             raise UsageError("--symmetric searches for lower rank; not with --minimize additions")
         if args.shape is not None and len(set(args.shape)) != 1:
@@ -305,15 +309,16 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             unlifted = exc.schemes[0]
     if result is None:
         best = unlifted
-        summary = (f"rank {start.rank} → {best.rank} over Z2, but no scheme found lifts to Z; "
-                   "wrote the Z2 scheme")
+        summary = (f"rank {start.rank} → {best.rank} over {best.ring}, but no scheme found "
+                   f"lifts to Z; wrote the {best.ring} scheme")
         flips, seconds = None, None
     else:
         best = result.scheme
         flips, seconds = result.flips, round(result.seconds, 3)
         rate = result.flips / result.seconds if result.seconds > 0 else 0.0
+        field = "Z3" if args.method == "lift3" else "Z2"
         over = "Z2, lifted to Z" if lift else (
-            "Z2, lifted to Z" if args.ring == "Z" and args.method != "flips" else args.ring)
+            f"{field}, lifted to Z" if args.ring == "Z" and args.method != "flips" else args.ring)
         if args.symmetric:
             over = "cyclic-invariant schemes over " + over
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "

@@ -1,4 +1,5 @@
-"""The flip graph over {−1, 0, 1} (ternary schemes over Z), bit-packed: the Numba kernels.
+"""The flip graph over {−1, 0, 1} (ternary schemes over Z, or any scheme over
+Z3), bit-packed: the Numba kernels.
 
 A factor with coefficients in {−1, 0, 1} is two bit masks: ``P`` (entries +1)
 and ``N`` (entries −1), each ``uint64 (3, cap)`` like :mod:`.flips_z2` (so at
@@ -11,6 +12,10 @@ The moves are those of :mod:`.flips_z` with bound 1 (flip with a random sign
 ``μ``, merge of terms equal up to sign in two positions, plus transition), so
 every move keeps ``Σ_r x_r ⊗ y_r ⊗ z_r`` unchanged over the integers and
 every coefficient in {−1, 0, 1}.  The pair lists are as in :mod:`.flips_z2`.
+
+With ``mod3`` set, the same masks hold coefficients mod 3 (−1 ≡ 2) and sums
+are taken mod 3, so no move is refused: the walk on the flip graph over Z3,
+whose schemes are Hensel-lifted to Z (:mod:`.lifting`).
 """
 
 from __future__ import annotations
@@ -36,10 +41,15 @@ def _same(P, N, p, i, j):
 
 
 @njit(cache=True, inline="always")
-def _add(ap, an, bp, bn, sigma):
-    """``(ok, P, N)`` of ``a + σ·b`` (ok False when an entry would leave {−1, 0, 1})."""
+def _add(ap, an, bp, bn, sigma, mod3):
+    """``(ok, P, N)`` of ``a + σ·b`` (ok False when an entry would leave {−1, 0, 1});
+    with ``mod3``, the sum mod 3 (always ok: 1 + 1 ≡ −1, −1 − 1 ≡ 1)."""
     if sigma < 0:
         bp, bn = bn, bp
+    if mod3:
+        a = ap | an
+        b = bp | bn
+        return True, (ap & ~b) | (bp & ~a) | (an & bn), (an & ~b) | (bn & ~a) | (ap & bp)
     if (ap & bp) | (an & bn):
         return False, ap, an
     return True, (ap & ~bn) | (bp & ~an), (an & ~bp) | (bn & ~ap)
@@ -85,7 +95,7 @@ def _add_pairs_of(P, N, rank, pairs, npairs, p, t):
 
 
 @njit(cache=True)
-def _try_merge(P, N, i, j):
+def _try_merge(P, N, i, j, mod3):
     """Terms i and j equal up to sign in two positions, ``a⊗b⊗c + a'⊗βb⊗γc``:
     term i becomes ``(a + βγa')⊗b⊗c`` and term j is zeroed, when that stays
     ternary.  Returns True when merged."""
@@ -96,7 +106,7 @@ def _try_merge(P, N, i, j):
         gamma = _same(P, N, s, i, j)
         if beta == 0 or gamma == 0:
             continue
-        ok, np_, nn = _add(P[p, i], N[p, i], P[p, j], N[p, j], beta * gamma)
+        ok, np_, nn = _add(P[p, i], N[p, i], P[p, j], N[p, j], beta * gamma, mod3)
         if not ok:
             return False
         P[p, i] = np_
@@ -108,7 +118,7 @@ def _try_merge(P, N, i, j):
 
 
 @njit(cache=True)
-def reduce_all(P, N, rank):
+def reduce_all(P, N, rank, mod3=False):
     """Drop zero terms and merge terms equal up to sign in two positions (when
     the merged factor stays ternary); return the new rank."""
     changed = True
@@ -130,7 +140,7 @@ def reduce_all(P, N, rank):
                     a, b, c, d = P[p, i], N[p, i], P[p, j], N[p, j]
                     if (a == c and b == d) or (a == d and b == c):
                         equal += 1
-                if equal >= 2 and _try_merge(P, N, i, j):
+                if equal >= 2 and _try_merge(P, N, i, j, mod3):
                     delete(N, rank, j)
                     rank = delete(P, rank, j)
                     changed = True
@@ -141,7 +151,7 @@ def reduce_all(P, N, rank):
 
 
 @njit(cache=True)
-def plus_transition(P, N, rank, cap, rng, tries=64):
+def plus_transition(P, N, rank, cap, rng, mod3, tries=64):
     """``a⊗b⊗c + a'⊗b'⊗c' → (a−a')⊗b⊗c + a'⊗(b+b')⊗c + a'⊗b'⊗(c'−c)`` on two
     random terms when every new factor is ternary and non-zero; return the new
     rank (unchanged when none was found in ``tries`` draws or no room)."""
@@ -152,9 +162,9 @@ def plus_transition(P, N, rank, cap, rng, tries=64):
         p = randint(rng, 3)
         q = (p + 1) % 3
         s = (p + 2) % 3
-        ok1, ap, an = _add(P[p, i], N[p, i], P[p, k], N[p, k], -1)
-        ok2, bp, bn = _add(P[q, i], N[q, i], P[q, k], N[q, k], 1)
-        ok3, cp, cn = _add(P[s, k], N[s, k], P[s, i], N[s, i], -1)
+        ok1, ap, an = _add(P[p, i], N[p, i], P[p, k], N[p, k], -1, mod3)
+        ok2, bp, bn = _add(P[q, i], N[q, i], P[q, k], N[q, k], 1, mod3)
+        ok3, cp, cn = _add(P[s, k], N[s, k], P[s, i], N[s, i], -1, mod3)
         if not (ok1 and ok2 and ok3) or (ap | an) == 0 or (bp | bn) == 0 or (cp | cn) == 0:
             continue
         P[p, rank] = P[p, k]
@@ -172,10 +182,11 @@ def plus_transition(P, N, rank, cap, rng, tries=64):
 
 
 @njit(cache=True)
-def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_below, target):
+def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_below, target,
+         mod3=False):
     """Random ternary flips; arguments and result as :func:`.flips_z2.walk`
     with the masks ``P``, ``N`` for ``X``.  A flip that would leave {−1, 0, 1}
-    counts as made but changes nothing."""
+    counts as made but changes nothing (with ``mod3``: every flip is made, mod 3)."""
     cap = P.shape[1]
     rank = state[0]
     since = state[1]
@@ -192,9 +203,9 @@ def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_bel
         if total == 0 or since >= plateau:
             new_rank = rank
             if rank < max_rank:
-                new_rank = plus_transition(P, N, rank, min(cap, max_rank), rng)
+                new_rank = plus_transition(P, N, rank, min(cap, max_rank), rng, mod3)
             if new_rank != rank:
-                rank = reduce_all(P, N, new_rank)
+                rank = reduce_all(P, N, new_rank, mod3)
                 rebuild_pairs(P, N, rank, pairs, npairs)
                 since = 0
                 continue
@@ -209,10 +220,10 @@ def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_bel
         s = (p + 2) % 3
         flips += 1
         since += 1
-        ok1, bp, bn = _add(P[q, i], N[q, i], P[q, j], N[q, j], mu * sigma)
+        ok1, bp, bn = _add(P[q, i], N[q, i], P[q, j], N[q, j], mu * sigma, mod3)
         if not ok1:
             continue
-        ok2, cp, cn = _add(P[s, j], N[s, j], P[s, i], N[s, i], -mu)
+        ok2, cp, cn = _add(P[s, j], N[s, j], P[s, i], N[s, i], -mu, mod3)
         if not ok2:
             continue
         P[q, i] = bp
@@ -220,7 +231,7 @@ def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_bel
         P[s, j] = cp
         N[s, j] = cn
         if (bp | bn) == 0 or (cp | cn) == 0:
-            rank = reduce_all(P, N, rank)
+            rank = reduce_all(P, N, rank, mod3)
             rebuild_pairs(P, N, rank, pairs, npairs)
             since = 0
             continue
@@ -230,11 +241,11 @@ def walk(P, N, state, pairs, npairs, rng, max_flips, plateau, max_rank, stop_bel
         twin2 = _add_pairs_of(P, N, rank, pairs, npairs, s, j)
         merged = False
         if twin1 >= 0:
-            merged = _try_merge(P, N, i, twin1)
+            merged = _try_merge(P, N, i, twin1, mod3)
         if not merged and twin2 >= 0:
-            merged = _try_merge(P, N, j, twin2)
+            merged = _try_merge(P, N, j, twin2, mod3)
         if merged:
-            rank = reduce_all(P, N, rank)
+            rank = reduce_all(P, N, rank, mod3)
             rebuild_pairs(P, N, rank, pairs, npairs)
             since = 0
     state[0] = rank

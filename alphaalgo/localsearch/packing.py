@@ -2,8 +2,8 @@
 
 Z2: ``uint64 (3, cap)``, one bit per row of each factor (rows ≤ 64).
 Z: ``int8 (3, cap, smax)``, the coefficients of each factor, padded with zeros.
-ZT (Z with coefficients in {−1, 0, 1}): ``uint64 (2, 3, cap)``, the masks of
-the +1 and of the −1 entries (rows ≤ 64).
+ZT (Z with coefficients in {−1, 0, 1}) and Z3: ``uint64 (2, 3, cap)``, the
+masks of the +1 and of the −1 (mod 3: 2) entries (rows ≤ 64).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ MAX_BITS = 64
 
 def check_searchable(scheme: Scheme, ring: str) -> None:
     """Raise ``ValueError`` when the flip kernels cannot hold ``scheme`` in ``ring``."""
-    if ring not in ("Z", "Z2"):
-        raise ValueError(f"unknown ring {ring!r}; expected Z or Z2")
+    if ring not in ("Z", "Z2", "Z3"):
+        raise ValueError(f"unknown ring {ring!r}; expected Z, Z2 or Z3")
     if not scheme.is_integral:
         raise ValueError("local search needs integer coefficients; this scheme has "
                          f"denominators {scheme.denominators}")
-    if ring == "Z2" and max(scheme.sizes) > MAX_BITS:
-        raise ValueError(f"local search over Z2 holds factors of at most {MAX_BITS} rows; "
+    if ring in ("Z2", "Z3") and max(scheme.sizes) > MAX_BITS:
+        raise ValueError(f"local search over {ring} holds factors of at most {MAX_BITS} rows; "
                          f"this scheme has {scheme.sizes}")
     if ring == "Z" and int(scheme.max_abs_coefficient()) > 100:
         raise ValueError("local search over Z holds coefficients up to 100 in absolute value")
@@ -76,22 +76,28 @@ def unpack_z(X: np.ndarray, sizes: np.ndarray, rank: int, like: Scheme) -> Schem
 
 def pack_zt(scheme: Scheme, cap: int) -> np.ndarray:
     """The ternary factors as masks: ``uint64 (2, 3, cap)`` (``[0]`` the +1
-    entries, ``[1]`` the −1 entries), terms past the rank zero."""
+    entries, ``[1]`` the −1 entries), terms past the rank zero.  A Z3 scheme's
+    coefficients are read as −1, 0, 1 (2 ≡ −1)."""
     if cap < scheme.rank:
         raise ValueError(f"capacity {cap} is below the rank {scheme.rank}")
-    if int(scheme.max_abs_coefficient()) > 1 or max(scheme.sizes) > MAX_BITS:
+    mats = [np.asarray(m) for m in (scheme.u, scheme.v, scheme.w)]
+    if scheme.ring == "Z3":
+        mats = [(m + 1) % 3 - 1 for m in mats]
+    if max(int(np.abs(m).max(initial=0)) for m in mats) > 1 or max(scheme.sizes) > MAX_BITS:
         raise ValueError("the ternary kernels hold coefficients in {-1, 0, 1} and at most "
                          f"{MAX_BITS} rows per factor")
     out = np.zeros((2, 3, cap), dtype=np.uint64)
-    for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
-        mat = np.asarray(mat)
+    for p, mat in enumerate(mats):
         out[0, p, :scheme.rank] = masks(mat == 1)
         out[1, p, :scheme.rank] = masks(mat == -1)
     return out
 
 
-def unpack_zt(X: np.ndarray, rank: int, like: Scheme) -> Scheme:
-    """The Z scheme of the first ``rank`` terms of the masks ``X``, with ``like``'s target."""
+def unpack_zt(X: np.ndarray, rank: int, like: Scheme, ring: str = "Z") -> Scheme:
+    """The scheme (held in ``ring``, Z or Z3) of the first ``rank`` terms of the
+    masks ``X``, with ``like``'s target."""
     mats = [bits(X[0, p, :rank], size) - bits(X[1, p, :rank], size)
             for p, size in enumerate(like.sizes)]
-    return Scheme(mats[0], mats[1], mats[2], ring="Z", shape=like.shape, target=like.target)
+    if ring == "Z3":
+        mats = [m % 3 for m in mats]
+    return Scheme(mats[0], mats[1], mats[2], ring=ring, shape=like.shape, target=like.target)

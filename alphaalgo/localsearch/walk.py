@@ -118,6 +118,9 @@ class Walker:
         self.dependent = bool(dependent)
         # over Z with coefficients in {-1, 0, 1}: the bit-packed ternary kernels
         self.ternary = ring == "Z" and self.bound == 1 and max(scheme.sizes) <= packing.MAX_BITS
+        # over Z3: the same kernels, sums taken mod 3
+        self.mod3 = ring == "Z3"
+        self.ternary = self.ternary or self.mod3
         self.state = np.zeros(2, dtype=np.int64)
         self.pairs = np.zeros((3, flips_z2.max_pairs(self.cap), 2), dtype=np.int32)
         self.npairs = np.zeros(3, dtype=np.int64)
@@ -132,7 +135,7 @@ class Walker:
             flips_z2.rebuild_pairs(self.X, rank, self.pairs, self.npairs)
         elif self.ternary:
             self.X = packing.pack_zt(scheme, self.cap)
-            rank = flips_zt.reduce_all(self.X[0], self.X[1], scheme.rank)
+            rank = flips_zt.reduce_all(self.X[0], self.X[1], scheme.rank, self.mod3)
             flips_zt.rebuild_pairs(self.X[0], self.X[1], rank, self.pairs, self.npairs)
         else:
             self.X, self.sizes = packing.pack_z(scheme, self.cap)
@@ -172,7 +175,7 @@ class Walker:
         if self.ring == "Z2":
             return packing.unpack_z2(X, rank, self.like)
         if self.ternary:
-            return packing.unpack_zt(X, rank, self.like)
+            return packing.unpack_zt(X, rank, self.like, "Z3" if self.mod3 else "Z")
         return packing.unpack_z(X, self.sizes, rank, self.like)
 
     def scheme(self) -> Scheme:
@@ -191,7 +194,7 @@ class Walker:
         elif self.ternary:
             flips, code = flips_zt.walk(self.X[0], self.X[1], self.state, self.pairs, self.npairs,
                                         self.rng, int(max_flips), int(plateau), int(max_rank),
-                                        int(stop_below), int(target))
+                                        int(stop_below), int(target), self.mod3)
         else:
             flips, code = flips_z.walk(self.X, self.sizes, self.K, self.G, self.state,
                                        self.pairs, self.npairs, self.rng, int(max_flips),
@@ -242,7 +245,7 @@ def _as_ring(scheme: Scheme, ring: str) -> Scheme:
                   target=scheme.target)
 
 
-METHODS = ("auto", "flips", "lift")
+METHODS = ("auto", "flips", "lift", "lift3")
 
 
 def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None = None,
@@ -261,9 +264,9 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
       seed: fixes the walk.
       method: over Z, ``"flips"`` walks the flip graph over Z (coefficients
         within ``config.bound``); ``"lift"`` walks over Z2 and keeps the schemes
-        that Hensel-lift to integer schemes (:mod:`.lifting`); ``"auto"`` is
-        ``"lift"`` (``"flips"`` for factors of more than 64 rows).  Over Z2
-        the walk is over Z2 whatever the method.
+        that Hensel-lift to integer schemes (:mod:`.lifting`); ``"lift3"`` the
+        same over Z3; ``"auto"`` is ``"lift"`` (``"flips"`` for factors of more
+        than 64 rows).  Over Z2 or Z3 the walk is in that ring whatever the method.
       lift: walk over Z2 from a Z2 scheme and return Z schemes that lift
         (``ring`` must be ``"Z2"`` or ``None``; the result's ring is Z, and
         the start counts only if it is valid over Z as it stands).
@@ -286,7 +289,9 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     ring = ring or scheme.ring
     if method == "auto":
         method = "lift" if max(scheme.sizes) <= packing.MAX_BITS else "flips"
-    packing.check_searchable(scheme, "Z2" if lift or ring == "Z2" or method == "lift" else "Z")
+    via = {"lift": "Z2", "lift3": "Z3"}.get(method) if ring == "Z" else None
+    packing.check_searchable(scheme, "Z2" if lift or ring == "Z2" else
+                             ring if ring == "Z3" else via or "Z")
     accept: Callable[[Scheme], Scheme | None] | None = None
     if lift:
         if ring != "Z2":
@@ -295,9 +300,9 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         as_z = walk_start.replace(ring="Z")
         best = as_z if tensors.verify(as_z, "Q").valid else None
         accept = _lift_integral
-    elif ring == "Z" and method != "flips":
+    elif via is not None:
         best = _as_ring(scheme, "Z")
-        walk_start = _as_ring(best, "Z2")
+        walk_start = _as_ring(best, via)
         accept = _lift_integral
     else:
         walk_start = best = _as_ring(scheme, ring)
@@ -582,10 +587,10 @@ class LiftError(ValueError):
 
 
 def _lift_integral(scheme: Scheme) -> Scheme | None:
-    """The Hensel lift of a Z2 scheme when it is an integer scheme, else None."""
+    """The Hensel lift of a Z2 or Z3 scheme when it is an integer scheme, else None."""
     from .lifting import lift
 
-    res = lift(scheme)
+    res = lift(scheme, prime=tensors.modulus(scheme.ring))
     if res.scheme is not None and res.scheme.is_integral:
         return res.scheme
     return None

@@ -211,7 +211,52 @@ def _read_start(args: argparse.Namespace, store=None
                       + "and the schoolbook scheme (walked in turn, or by alternate workers)")
             return (formats.SchemeRecord(f"construction {n}x{m}x{p}", built, {"source": source}),
                     starts)
+    merged = _merged_start(args, (n, m, p))
+    if merged is not None:
+        from ..scratch import PROBE_FLIPS
+
+        source = (f"merge of the engine's own walks of the halves of ⟨{n},{m},{p}⟩ (rank "
+                  f"{merged.rank}; the schoolbook walk made no reduction in "
+                  f"{PROBE_FLIPS:,} flips), and the schoolbook scheme (walked in turn, or "
+                  "by alternate workers)")
+        return (formats.SchemeRecord(f"merged halves {n}x{m}x{p}", merged, {"source": source}),
+                [merged, naive])
     return formats.SchemeRecord(f"naive {n}x{m}x{p}", naive, {"source": schoolbook}), [naive]
+
+
+def _merged_start(args: argparse.Namespace, shape: tuple[int, int, int]) -> tensors.Scheme | None:
+    """From scratch without a construction: when a short walk from the schoolbook
+    scheme makes no reduction (⟨2,5,5⟩, ⟨4,5,5⟩, ⟨5,5,5⟩ …), the merge of walked
+    halves (:mod:`alphaalgo.scratch`), verified; else ``None``."""
+    from .. import localsearch, records, scratch
+
+    if scratch.halves(shape) is None:
+        return None
+    ring = _held(args.ring)
+    method = "flips" if args.ring == "ZT" else args.method
+    record_ring = "Z2" if args.ring == "Z2" else "Z"
+
+    def walk(start: tensors.Scheme, flips: int) -> tensors.Scheme:
+        target = records.best_known_rank(start.shape, record_ring) or 0
+        return localsearch.search(start, ring=ring, method=method, max_flips=flips,
+                                  seed=args.seed, target_rank=target).scheme
+
+    if scratch.probe(shape, ring, walk).rank < shape[0] * shape[1] * shape[2]:
+        return None
+    # the halves get a share of the budget: a tenth of the flips, or 10⁶ per second
+    half = scratch.HALF_FLIPS
+    if args.max_flips is not None:
+        half = min(half, max(scratch.PROBE_FLIPS, args.max_flips // 10))
+    if args.time_limit is not None:
+        half = min(half, max(scratch.PROBE_FLIPS, int(args.time_limit * 1e6)))
+    if not args.quiet:
+        print(f"no reduction from the schoolbook scheme of ⟨{shape[0]},{shape[1]},{shape[2]}⟩ "
+              f"in {scratch.PROBE_FLIPS:,} flips: walking its halves (at most {half:,} flips "
+              "each) for a merged start …", file=sys.stderr, flush=True)
+    merged = scratch.merged_start(shape, ring, walk, half_flips=half)
+    if merged is None or not tensors.verify(merged, args.ring).valid:
+        raise AssertionError("the merged start is not a valid scheme")  # a bug, not bad input
+    return merged
 
 
 def run(args: argparse.Namespace) -> int:

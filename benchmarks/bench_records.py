@@ -48,15 +48,15 @@ def _cli() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "alphaalgo"]
 
 
-def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, store: str,
+def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, store: str | None,
             out_dir: Path, workers: int = 1, extra: tuple[str, ...] = ()) -> dict:
     record = catalog.best_known_rank(shape, ring)
     out = out_dir / f"{'x'.join(map(str, shape))}-{ring}.json"
     symmetric = shape[0] == shape[1] == shape[2] >= 5
     cmd = _cli() + ["improve", "--shape", ",".join(map(str, shape)), "--ring", ring,
                     "--target-rank", str(record), "--time-limit", f"{budget:g}",
-                    "--seed", str(seed), "--workers", str(workers), "--store", store,
-                    "--out", str(out), "--quiet"]
+                    "--seed", str(seed), "--workers", str(workers),
+                    "--out", str(out), "--quiet"] + (["--store", store] if store else [])
     if symmetric:
         cmd.append("--symmetric")
     elif extra:
@@ -94,6 +94,9 @@ def table(rows: list[dict]) -> str:
             start = (f"construction r{m.group(1)}"
                      + (f" + projection r{m.group(3)}" if m.group(2) else "")
                      + (" + schoolbook" if m.group(4) else ""))
+        m = re.match(r"merge of the engine's own walks of the halves .*?\(rank (\d+)", start)
+        if m:
+            start = f"merged halves r{m.group(1)} + schoolbook"
         ternary = "–" if r["ring"] == "Z2" else ("yes" if r.get("ternary") else "no")
         lines.append(f"| {','.join(map(str, r['shape']))} | {r['ring']} | {r['record']} | {mark} "
                      f"| {when} | {start} | {ternary} |")
@@ -114,6 +117,8 @@ def main() -> int:
     ap.add_argument("--rings", default="Z2,Z")
     ap.add_argument("--results", default="runs/records.jsonl")
     ap.add_argument("--store", default="runs/records.sqlite")
+    ap.add_argument("--no-store", action="store_true",
+                    help="independent runs, no store: what one command from scratch reaches")
     ap.add_argument("--out-dir", default="runs/records")
     ap.add_argument("--table", action="store_true", help="print the table of --results and stop")
     ap.add_argument("--walks", default=None, choices=("pool", "start", "stepdown", "population"),
@@ -138,7 +143,8 @@ def main() -> int:
                       "jobs": args.jobs}), flush=True)
     with cf.ThreadPoolExecutor(args.jobs) as pool:
         extra = ("--walks", args.walks) if args.walks else ()
-        futures = {pool.submit(run_one, s, ring, args.budget, args.seed, args.store, out_dir,
+        store = None if args.no_store else args.store
+        futures = {pool.submit(run_one, s, ring, args.budget, args.seed, store, out_dir,
                                args.workers, extra):
                    (s, ring) for s, ring in todo}
         for fut in cf.as_completed(futures):

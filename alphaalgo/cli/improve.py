@@ -64,6 +64,12 @@ the budget (in turn with one worker, shared out among several): a low
 start is not always the better one.  So runs on small shapes feed runs on
 larger ones, and runs on large shapes feed smaller ones.
 
+Without a store (or a construction from it), a shape with an index of 4 or
+more whose schoolbook walk makes no reduction in 2,000,000 flips (⟨2,4,5⟩,
+⟨2,5,5⟩, ⟨3,4,5⟩, ⟨4,5,5⟩, ⟨5,5,5⟩ …) starts from the merge of its two
+halves along the largest index, each walked first (recursively, the same
+way): the schoolbook walk of such shapes finds no reduction at all.
+
 With --minimize additions (--ring Z) the rank is kept and the walk looks for
 fewer additions instead: same-rank flips and random basis changes, each
 scheme scored by the additions a kernel of it executes (one level, common

@@ -134,8 +134,10 @@ def eliminate(a: np.ndarray) -> Eliminated:
     preferred as pivots)."""
     a = np.asarray(a) % 3
     rows, cols = a.shape
-    ident = np.eye(rows, dtype=bool)
-    P = np.ascontiguousarray(np.concatenate([pack_rows(a == 1), pack_rows(ident)], axis=1))
+    ident = np.zeros((rows, (rows + 63) // 64), dtype=np.uint64)  # packed, as in gf2
+    idx = np.arange(rows)
+    ident[idx, idx >> 6] = np.left_shift(np.uint64(1), (idx & 63).astype(np.uint64))
+    P = np.ascontiguousarray(np.concatenate([pack_rows(a == 1), ident], axis=1))
     N = np.ascontiguousarray(np.concatenate(
         [pack_rows(a == 2), np.zeros((rows, (rows + 63) // 64), dtype=np.uint64)], axis=1))
     left = (cols + 63) // 64

@@ -145,6 +145,8 @@ def lift(scheme: Scheme, bits: int | None = None, prime: int = 2) -> LiftResult:
         return LiftResult(base.replace(ring="Z"), "", bits)
     s1, s2, s3 = base.sizes
     r = base.rank
+    while prime == 3 and bits > 4 and r * 3 ** (2 * bits) >= 2**63:
+        bits -= 1  # mod 3^bits the residuals must stay exact in int64 (rank above ~550)
     order = _order(base, prime)
     jac = jacobian(base, prime)[:, order]
     elim = gf2.eliminate(jac.astype(bool)) if prime == 2 else gf3.eliminate(jac)

@@ -7,8 +7,10 @@ session), while their halves walk down at once.  :func:`merged_start` builds
 such a shape's start the way the engine would build it from a store of its
 own results: split the largest index in two (⟨n,m,p⟩ = ⟨n,m,p₁⟩ ⊕ ⟨n,m,p₂⟩),
 walk each half (recursively, when its own schoolbook walk makes no reduction
-either) and merge the two results.  Nothing is read from the catalogue; the
-walks are the caller's (``walk``), so the ring and the method are the caller's.
+either) and merge the two results.  When the merge is stuck too,
+:func:`projection_start` projects the engine's own walk of the cube on the
+largest index down to the shape.  Nothing is read from the catalogue; the walks
+are the caller's (``walk``, ``cube``), so the ring and the method are the caller's.
 """
 
 from __future__ import annotations
@@ -24,9 +26,25 @@ WalkFn = Callable[[Scheme, int], Scheme]
 
 #: Flips of the schoolbook walk that decide whether a shape needs its halves.
 PROBE_FLIPS = 2_000_000
+#: Orbit flips of the symmetric walk on a cube whose projection is a start (about
+#: 100 s on one core; ⟨5,5,5⟩ reaches 93 in 45–172 s in half the seeds).
+CUBE_FLIPS = 300_000_000
 #: Flips each half is walked for at most (it stops sooner at the caller's target;
 #: ⟨2,3,5⟩ needs more than 2·10⁷ to reach 25 from its schoolbook scheme).
 HALF_FLIPS = 100_000_000
+
+
+def projection_start(shape: Shape, cube: Callable[[int], Scheme]) -> Scheme | None:
+    """The engine's own scheme of the cube ⟨d,d,d⟩ on the largest index d
+    (``cube(d)``, e.g. a symmetric walk) projected down to ``shape``, dropping
+    the indices that leave the fewest terms; ``None`` when ``shape`` is that cube
+    or d is below 4.  A merge of two halves at their records can sit on a
+    plateau no walk leaves (⟨4,5,5⟩: 82, ⟨4,4,5⟩: 65), where a projection of a
+    good ⟨5,5,5⟩ walks far lower (benchmarks/RESULTS.md, twelfth session)."""
+    d = max(shape)
+    if d < 4 or tuple(shape) == (d, d, d):
+        return None
+    return constructions.shrink(cube(d), shape)
 
 
 def halves(shape: Shape) -> tuple[Shape, Shape, int] | None:

@@ -94,9 +94,12 @@ def table(rows: list[dict]) -> str:
             start = (f"construction r{m.group(1)}"
                      + (f" + projection r{m.group(3)}" if m.group(2) else "")
                      + (" + schoolbook" if m.group(4) else ""))
-        m = re.match(r"merge of the engine's own walks of the halves .*?\(rank (\d+)", start)
-        if m:
-            start = f"merged halves r{m.group(1)} + schoolbook"
+        if start.startswith("merge of the engine's own walks of the halves"):  # as of 6fbfa31
+            start = re.sub(r"^.*?\(rank (\d+);.*$", r"merged halves r\1 + schoolbook", start)
+        if start.startswith("from scratch, the schoolbook walk"):
+            ranks = re.findall(r"\(rank (\d+)\)", start)
+            start = " + ".join([f"merged halves r{ranks[0]}"]
+                               + [f"cube projection r{r}" for r in ranks[1:]] + ["schoolbook"])
         ternary = "–" if r["ring"] == "Z2" else ("yes" if r.get("ternary") else "no")
         lines.append(f"| {','.join(map(str, r['shape']))} | {r['ring']} | {r['record']} | {mark} "
                      f"| {when} | {start} | {ternary} |")

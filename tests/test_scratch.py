@@ -53,4 +53,5 @@ def test_improve_from_scratch_merges_halves_when_the_schoolbook_walk_is_stuck(
     rec = formats.read_scheme(out)
     assert rec.scheme.shape == (2, 4, 5) and rec.scheme.rank <= 34
     assert tensors.verify(rec.scheme, "Z2").valid
-    assert rec.provenance["input"].startswith("merge of the engine's own walks of the halves")
+    assert rec.provenance["input"].startswith("from scratch, the schoolbook walk")
+    assert "the merge of its walked halves" in rec.provenance["input"]

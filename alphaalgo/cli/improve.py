@@ -217,52 +217,87 @@ def _read_start(args: argparse.Namespace, store=None
                       + "and the schoolbook scheme (walked in turn, or by alternate workers)")
             return (formats.SchemeRecord(f"construction {n}x{m}x{p}", built, {"source": source}),
                     starts)
-    merged = _merged_start(args, (n, m, p))
-    if merged is not None:
+    built = _scratch_starts(args, (n, m, p))
+    if built:
         from ..scratch import PROBE_FLIPS
 
-        source = (f"merge of the engine's own walks of the halves of ⟨{n},{m},{p}⟩ (rank "
-                  f"{merged.rank}; the schoolbook walk made no reduction in "
-                  f"{PROBE_FLIPS:,} flips), and the schoolbook scheme (walked in turn, or "
-                  "by alternate workers)")
-        return (formats.SchemeRecord(f"merged halves {n}x{m}x{p}", merged, {"source": source}),
-                [merged, naive])
+        kinds = " and ".join(f"{kind} (rank {s.rank})" for kind, s in built)
+        source = (f"from scratch, the schoolbook walk of ⟨{n},{m},{p}⟩ making no reduction in "
+                  f"{PROBE_FLIPS:,} flips: {kinds}, and the schoolbook scheme (walked in turn, "
+                  "or by alternate workers)")
+        first = built[0][1]
+        return (formats.SchemeRecord(f"from scratch {n}x{m}x{p}", first, {"source": source}),
+                [s for _, s in built] + [naive])
     return formats.SchemeRecord(f"naive {n}x{m}x{p}", naive, {"source": schoolbook}), [naive]
 
 
-def _merged_start(args: argparse.Namespace, shape: tuple[int, int, int]) -> tensors.Scheme | None:
-    """From scratch without a construction: when a short walk from the schoolbook
-    scheme makes no reduction (⟨2,5,5⟩, ⟨4,5,5⟩, ⟨5,5,5⟩ …), the merge of walked
-    halves (:mod:`alphaalgo.scratch`), verified; else ``None``."""
+def _scratch_starts(args: argparse.Namespace, shape: tuple[int, int, int]
+                    ) -> list[tuple[str, tensors.Scheme]]:
+    """From scratch without a construction (:mod:`alphaalgo.scratch`): when a short
+    walk from the schoolbook scheme makes no reduction (⟨2,5,5⟩, ⟨4,5,5⟩, ⟨5,5,5⟩ …),
+    the merge of walked halves; when a short walk from that merge makes no
+    reduction either (⟨4,4,5⟩, ⟨4,5,5⟩), also the projection of the engine's own
+    symmetric walk of the cube on the largest index (over Z2, or Z by lifting).
+    Each verified; ``[]`` when the schoolbook walk makes reductions."""
     from .. import localsearch, records, scratch
 
     if scratch.halves(shape) is None:
-        return None
+        return []
     ring = _held(args.ring)
     method = "flips" if args.ring == "ZT" else args.method
     record_ring = "Z2" if args.ring == "Z2" else "Z"
+    size = shape[0] * shape[1] * shape[2]
 
     def walk(start: tensors.Scheme, flips: int) -> tensors.Scheme:
         target = records.best_known_rank(start.shape, record_ring) or 0
         return localsearch.search(start, ring=ring, method=method, max_flips=flips,
                                   seed=args.seed, target_rank=target).scheme
 
-    if scratch.probe(shape, ring, walk).rank < shape[0] * shape[1] * shape[2]:
-        return None
-    # the halves get a share of the budget: a tenth of the flips, or 10⁶ per second
-    half = scratch.HALF_FLIPS
+    if scratch.probe(shape, ring, walk).rank < size:
+        return []
+    # the extra walks get a share of the budget: a tenth of the flips, or 10⁶ per second
+    half, cube_flips = scratch.HALF_FLIPS, scratch.CUBE_FLIPS
     if args.max_flips is not None:
         half = min(half, max(scratch.PROBE_FLIPS, args.max_flips // 10))
+        cube_flips = min(cube_flips, max(scratch.PROBE_FLIPS, args.max_flips // 10))
     if args.time_limit is not None:
         half = min(half, max(scratch.PROBE_FLIPS, int(args.time_limit * 1e6)))
-    if not args.quiet:
-        print(f"no reduction from the schoolbook scheme of ⟨{shape[0]},{shape[1]},{shape[2]}⟩ "
-              f"in {scratch.PROBE_FLIPS:,} flips: walking its halves (at most {half:,} flips "
-              "each) for a merged start …", file=sys.stderr, flush=True)
+        cube_flips = min(cube_flips, max(scratch.PROBE_FLIPS, int(args.time_limit * 1e6)))
+
+    def say(what: str) -> None:
+        if not args.quiet:
+            print(what, file=sys.stderr, flush=True)
+
+    say(f"no reduction from the schoolbook scheme of ⟨{shape[0]},{shape[1]},{shape[2]}⟩ in "
+        f"{scratch.PROBE_FLIPS:,} flips: walking its halves (at most {half:,} flips each) "
+        "for a merged start …")
     merged = scratch.merged_start(shape, ring, walk, half_flips=half)
-    if merged is None or not tensors.verify(merged, args.ring).valid:
-        raise AssertionError("the merged start is not a valid scheme")  # a bug, not bad input
-    return merged
+    built = [("the merge of its walked halves", merged)]
+    if args.ring != "ZT" and walk(merged, scratch.PROBE_FLIPS).rank >= merged.rank:
+        d = max(shape)
+        say(f"no reduction from the merge (rank {merged.rank}) in {scratch.PROBE_FLIPS:,} flips: "
+            f"a symmetric walk of ⟨{d},{d},{d}⟩ (at most {cube_flips:,} orbit flips) to project "
+            "down …")
+
+        def cube(n: int) -> tensors.Scheme:
+            from ..localsearch import symmetric
+
+            start = symmetric.start(n)
+            try:
+                res = localsearch.search(start, ring="Z2", lift=ring == "Z", max_flips=cube_flips,
+                                         seed=args.seed, config=symmetric.search_config(start.rank),
+                                         target_rank=records.best_known_rank((n, n, n), record_ring))
+            except localsearch.LiftError:
+                return tensors.naive_scheme(n, n, n, ring=ring)  # nothing lifted: no better start
+            return res.scheme
+
+        projected = scratch.projection_start(shape, cube)
+        if projected is not None and projected.rank < size:
+            built.append((f"the projection of the engine's symmetric ⟨{d},{d},{d}⟩", projected))
+    for _, s in built:
+        if not tensors.verify(s, args.ring).valid:
+            raise AssertionError("a start from scratch is not a valid scheme")  # a bug
+    return built
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,14 +24,13 @@ examples:
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_localsearch import machine  # noqa: E402
+from bench_localsearch import run_jobs  # noqa: E402
 
 from alphaalgo import formats, tensors  # noqa: E402
 from alphaalgo.localsearch.lifting import lift  # noqa: E402
@@ -117,15 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"the start is not a valid ⟨{args.shape}⟩ scheme over Z")
     jobs = [(start, ring, args.target_rank, args.budget, args.pool_size, int(seed))
             for seed in args.seeds.split(",") for ring in rings]
-    results.parent.mkdir(parents=True, exist_ok=True)
-    with results.open("a", encoding="utf-8") as fh:
-        command = sys.argv if argv is None else [sys.argv[0], *argv]
-        fh.write(json.dumps({"command": " ".join(command), "machine": machine()}) + "\n")
-        with cf.ProcessPoolExecutor(args.jobs) as pool:
-            for row in pool.map(walk_and_lift, jobs):
-                fh.write(json.dumps(row) + "\n")
-                fh.flush()
-                print(row, flush=True)
+    run_jobs(results, argv, walk_and_lift, jobs, args.jobs)
     print(table(results))
     return 0
 

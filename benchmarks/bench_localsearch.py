@@ -43,6 +43,23 @@ from alphaalgo import formats, tensors
 from alphaalgo.localsearch import SearchConfig, Walker, lift, search
 
 
+def run_jobs(results, argv, fn, jobs, processes: int) -> None:
+    """``fn(job)`` for each job in ``processes`` processes, each row appended to the
+    JSONL file ``results`` as it comes (after a line with the command and the machine)."""
+    import concurrent.futures as cf
+    import sys
+
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a", encoding="utf-8") as fh:
+        command = sys.argv if argv is None else [sys.argv[0], *argv]
+        fh.write(json.dumps({"command": " ".join(command), "machine": machine()}) + "\n")
+        with cf.ProcessPoolExecutor(processes) as pool:
+            for row in pool.map(fn, jobs):
+                fh.write(json.dumps(row) + "\n")
+                fh.flush()
+                print(row, flush=True)
+
+
 def machine() -> dict:
     model = "unknown"
     try:

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import concurrent.futures as cf
 import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_localsearch import machine  # noqa: E402
+from bench_localsearch import run_jobs  # noqa: E402
 
 from alphaalgo import constructions, formats, tensors  # noqa: E402
 from alphaalgo.localsearch.walk import Walker, search  # noqa: E402
@@ -128,15 +127,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{max(s.rank for _, s in found)}", flush=True)
     jobs = [(name, s, args.ring, args.target_rank, args.budget, args.seed + i)
             for i, (name, s) in enumerate(found)]
-    results.parent.mkdir(parents=True, exist_ok=True)
-    with results.open("a", encoding="utf-8") as fh:
-        command = sys.argv if argv is None else [sys.argv[0], *argv]
-        fh.write(json.dumps({"command": " ".join(command), "machine": machine()}) + "\n")
-        with cf.ProcessPoolExecutor(args.jobs) as pool:
-            for row in pool.map(walk_one, jobs):
-                fh.write(json.dumps(row) + "\n")
-                fh.flush()
-                print(row, flush=True)
+    run_jobs(results, argv, walk_one, jobs, args.jobs)
     print(table(results))
     return 0
 

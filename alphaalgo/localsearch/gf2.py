@@ -24,6 +24,14 @@ def pack_rows(bits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(packed).view("<u8").astype(np.uint64).reshape(rows, words)
 
 
+def packed_identity(rows: int) -> np.ndarray:
+    """The identity as packed rows: ``uint64 (rows, ceil(rows/64))``."""
+    ident = np.zeros((rows, (rows + 63) // 64), dtype=np.uint64)
+    idx = np.arange(rows)
+    ident[idx, idx >> 6] = np.left_shift(np.uint64(1), (idx & 63).astype(np.uint64))
+    return ident
+
+
 @njit(cache=True)
 def _eliminate(M, ncols):
     """Gauss–Jordan on the first ``ncols`` bit columns of ``M (rows, words)``,
@@ -111,10 +119,7 @@ def eliminate(a: np.ndarray) -> Eliminated:
     a = np.asarray(a, dtype=bool)
     rows, cols = a.shape
     left = pack_rows(a)
-    ident = np.zeros((rows, (rows + 63) // 64), dtype=np.uint64)
-    idx = np.arange(rows)
-    ident[idx, idx >> 6] = np.left_shift(np.uint64(1), (idx & 63).astype(np.uint64))
-    M = np.ascontiguousarray(np.concatenate([left, ident], axis=1))
+    M = np.ascontiguousarray(np.concatenate([left, packed_identity(rows)], axis=1))
     pivots = _eliminate(M, cols)
     ops = np.ascontiguousarray(M[:, left.shape[1]:])
     return Eliminated(cols=cols, pivots=pivots.copy(), ops=ops)

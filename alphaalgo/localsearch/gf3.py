@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 from numba import njit
 
-from .gf2 import pack_rows
+from .gf2 import pack_rows, packed_identity
 
 
 @njit(cache=True, inline="always")
@@ -134,10 +134,7 @@ def eliminate(a: np.ndarray) -> Eliminated:
     preferred as pivots)."""
     a = np.asarray(a) % 3
     rows, cols = a.shape
-    ident = np.zeros((rows, (rows + 63) // 64), dtype=np.uint64)  # packed, as in gf2
-    idx = np.arange(rows)
-    ident[idx, idx >> 6] = np.left_shift(np.uint64(1), (idx & 63).astype(np.uint64))
-    P = np.ascontiguousarray(np.concatenate([pack_rows(a == 1), ident], axis=1))
+    P = np.ascontiguousarray(np.concatenate([pack_rows(a == 1), packed_identity(rows)], axis=1))
     N = np.ascontiguousarray(np.concatenate(
         [pack_rows(a == 2), np.zeros((rows, (rows + 63) // 64), dtype=np.uint64)], axis=1))
     left = (cols + 63) // 64

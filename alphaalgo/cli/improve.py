@@ -68,7 +68,10 @@ Without a store (or a construction from it), a shape with an index of 4 or
 more whose schoolbook walk makes no reduction in 2,000,000 flips (⟨2,4,5⟩,
 ⟨2,5,5⟩, ⟨3,4,5⟩, ⟨4,5,5⟩, ⟨5,5,5⟩ …) starts from the merge of its two
 halves along the largest index, each walked first (recursively, the same
-way): the schoolbook walk of such shapes finds no reduction at all.
+way): the schoolbook walk of such shapes finds no reduction at all.  When a
+walk from that merge makes no reduction either (⟨4,4,5⟩, ⟨4,5,5⟩), the
+symmetric walk of the cube on the largest index (--ring Z2, or Z by lifting)
+is projected down and walked too.  These walks come before --time-limit.
 
 With --minimize additions (--ring Z) the rank is kept and the walk looks for
 fewer additions instead: same-rank flips and random basis changes, each

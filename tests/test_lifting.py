@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from alphaalgo import catalog, formats, tensors
 from alphaalgo.localsearch import SearchConfig, Walker, gf2, gf3, lift, lift_any, search
-from alphaalgo.localsearch.lifting import (integral_form, jacobian, jacobian_mod2,
-                                          rational_reconstruct)
+from alphaalgo.localsearch.lifting import integral_form, jacobian, rational_reconstruct
 from alphaalgo.tensors import Scheme
 
 
@@ -99,7 +98,7 @@ def test_rational_reconstruction_refuses_large_values():
 # ------------------------------------------------------------------ lifting
 def test_jacobian_matches_the_derivative_of_the_brent_equations():
     s = catalog.strassen("Z2")
-    jac = jacobian_mod2(s).astype(np.int64)
+    jac = jacobian(s, 2).astype(np.int64)
     rng = np.random.default_rng(1)
     d = rng.integers(0, 2, size=jac.shape[1])
     s1, s2, s3 = s.sizes

@@ -259,13 +259,11 @@ def _scratch_starts(args: argparse.Namespace, shape: tuple[int, int, int]
     if scratch.probe(shape, ring, walk).rank < size:
         return []
     # the extra walks get a share of the budget: a tenth of the flips, or 10⁶ per second
-    half, cube_flips = scratch.HALF_FLIPS, scratch.CUBE_FLIPS
-    if args.max_flips is not None:
-        half = min(half, max(scratch.PROBE_FLIPS, args.max_flips // 10))
-        cube_flips = min(cube_flips, max(scratch.PROBE_FLIPS, args.max_flips // 10))
-    if args.time_limit is not None:
-        half = min(half, max(scratch.PROBE_FLIPS, int(args.time_limit * 1e6)))
-        cube_flips = min(cube_flips, max(scratch.PROBE_FLIPS, int(args.time_limit * 1e6)))
+    shares = [max(scratch.PROBE_FLIPS, share) for share in (
+        None if args.max_flips is None else args.max_flips // 10,
+        None if args.time_limit is None else int(args.time_limit * 1e6)) if share is not None]
+    half = min([scratch.HALF_FLIPS, *shares])
+    cube_flips = min([scratch.CUBE_FLIPS, *shares])
 
     def say(what: str) -> None:
         if not args.quiet:

@@ -75,11 +75,6 @@ def jacobian(scheme: Scheme, prime: int = 2) -> np.ndarray:
     return jac.reshape(s1 * s2 * s3, -1)
 
 
-def jacobian_mod2(scheme: Scheme) -> np.ndarray:
-    """:func:`jacobian` mod 2 as ``bool``."""
-    return jacobian(scheme, 2).astype(bool)
-
-
 def _order(scheme: Scheme, prime: int) -> np.ndarray:
     """Column order for the elimination: coordinates non-zero mod p first
     (solved for), those that are 0 last (kept free, so they stay 0)."""
@@ -138,8 +133,8 @@ def lift(scheme: Scheme, bits: int | None = None, prime: int = 2) -> LiftResult:
     if not tensors.verify(scheme, ring).valid:
         raise ValueError(f"the scheme is not valid over {ring}, so it cannot be lifted")
     # the start: 0/1 mod 2, −1/0/1 mod 3
-    mats = [(np.asarray(m, dtype=np.int64) + 1) % prime - 1 if prime == 3
-            else np.asarray(m, dtype=np.int64) % 2 for m in (scheme.u, scheme.v, scheme.w)]
+    mats = [tensors.reduce_mod(np.asarray(m, dtype=np.int64), prime)
+            for m in (scheme.u, scheme.v, scheme.w)]
     base = Scheme(*mats, ring=ring, shape=scheme.shape, target=scheme.target)
     if tensors.verify(base.replace(ring="Z"), "Q").valid:
         return LiftResult(base.replace(ring="Z"), "", bits)

@@ -76,18 +76,16 @@ def unpack_z(X: np.ndarray, sizes: np.ndarray, rank: int, like: Scheme) -> Schem
 
 def pack_zt(scheme: Scheme, cap: int) -> np.ndarray:
     """The ternary factors as masks: ``uint64 (2, 3, cap)`` (``[0]`` the +1
-    entries, ``[1]`` the −1 entries), terms past the rank zero.  A Z3 scheme's
-    coefficients are read as −1, 0, 1 (2 ≡ −1)."""
+    entries, ``[1]`` the −1 entries), terms past the rank zero.  A Z3 scheme is
+    held as −1, 0, 1 already (:func:`tensors.reduce_mod`)."""
     if cap < scheme.rank:
         raise ValueError(f"capacity {cap} is below the rank {scheme.rank}")
-    mats = [np.asarray(m) for m in (scheme.u, scheme.v, scheme.w)]
-    if scheme.ring == "Z3":
-        mats = [(m + 1) % 3 - 1 for m in mats]
-    if max(int(np.abs(m).max(initial=0)) for m in mats) > 1 or max(scheme.sizes) > MAX_BITS:
+    if int(scheme.max_abs_coefficient()) > 1 or max(scheme.sizes) > MAX_BITS:
         raise ValueError("the ternary kernels hold coefficients in {-1, 0, 1} and at most "
                          f"{MAX_BITS} rows per factor")
     out = np.zeros((2, 3, cap), dtype=np.uint64)
-    for p, mat in enumerate(mats):
+    for p, mat in enumerate((scheme.u, scheme.v, scheme.w)):
+        mat = np.asarray(mat)
         out[0, p, :scheme.rank] = masks(mat == 1)
         out[1, p, :scheme.rank] = masks(mat == -1)
     return out
@@ -98,6 +96,4 @@ def unpack_zt(X: np.ndarray, rank: int, like: Scheme, ring: str = "Z") -> Scheme
     masks ``X``, with ``like``'s target."""
     mats = [bits(X[0, p, :rank], size) - bits(X[1, p, :rank], size)
             for p, size in enumerate(like.sizes)]
-    if ring == "Z3":
-        mats = [m % 3 for m in mats]
     return Scheme(mats[0], mats[1], mats[2], ring=ring, shape=like.shape, target=like.target)

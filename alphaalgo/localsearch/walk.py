@@ -116,11 +116,11 @@ class Walker:
         self.rng = make_rng(seed)
         self.bound = max(int(bound), int(scheme.max_abs_coefficient()))
         self.dependent = bool(dependent)
-        # over Z with coefficients in {-1, 0, 1}: the bit-packed ternary kernels
-        self.ternary = ring == "Z" and self.bound == 1 and max(scheme.sizes) <= packing.MAX_BITS
-        # over Z3: the same kernels, sums taken mod 3
+        # over Z with coefficients in {-1, 0, 1}, or over Z3 (sums taken mod 3):
+        # the bit-packed ternary kernels
         self.mod3 = ring == "Z3"
-        self.ternary = self.ternary or self.mod3
+        self.ternary = self.mod3 or (ring == "Z" and self.bound == 1
+                                     and max(scheme.sizes) <= packing.MAX_BITS)
         self.state = np.zeros(2, dtype=np.int64)
         self.pairs = np.zeros((3, flips_z2.max_pairs(self.cap), 2), dtype=np.int32)
         self.npairs = np.zeros(3, dtype=np.int64)
@@ -290,8 +290,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     if method == "auto":
         method = "lift" if max(scheme.sizes) <= packing.MAX_BITS else "flips"
     via = {"lift": "Z2", "lift3": "Z3"}.get(method) if ring == "Z" else None
-    packing.check_searchable(scheme, "Z2" if lift or ring == "Z2" else
-                             ring if ring == "Z3" else via or "Z")
+    packing.check_searchable(scheme, "Z2" if lift else via or ring)
     accept: Callable[[Scheme], Scheme | None] | None = None
     if lift:
         if ring != "Z2":

@@ -81,6 +81,19 @@ def test_unsupported_zip_compression(capsys, tmp_path, method):
     _one_line_exit_2(capsys, ["verify", path], says="compression")
 
 
+def test_zip_version_the_reader_does_not_know(capsys, tmp_path):
+    """The fuzzer's find: a central directory asking for zip version 6.4 made
+    ``zipfile`` raise NotImplementedError while opening the archive."""
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((3, 4, 7), np.int64))
+    path = _zip(tmp_path / "v.npz", {"2,2,2.npy": buf.getvalue()})
+    data = bytearray(path.read_bytes())
+    i = data.find(b"PK\x01\x02")
+    data[i + 6] = 64  # "version needed to extract": 6.4
+    path.write_bytes(bytes(data))
+    _one_line_exit_2(capsys, ["verify", path], says="not a readable .npz archive")
+
+
 def test_encrypted_zip_member(capsys, tmp_path):
     buf = io.BytesIO()
     np.save(buf, np.zeros((3, 4, 7), np.int64))

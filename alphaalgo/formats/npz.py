@@ -166,7 +166,8 @@ def read_npz(path: Path, ring: str | None = None, shape: Shape | None = None
         zf = zipfile.ZipFile(path)
     except ValueError as exc:
         raise FormatError(f"{path}: {exc}") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a central directory asking for a newer zip version
         raise FormatError(f"{path}: not a readable .npz archive ({exc})") from None
     records = []
     with zf:

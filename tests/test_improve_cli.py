@@ -212,6 +212,11 @@ def test_from_scratch_with_shape_reads_no_catalogue(tmp_path, capsys, monkeypatc
     (["--shape", "2,2,2", "--ring", "ZT", "--method", "lift"], "it is for --ring Z"),
     (["--shape", "2,2,2", "--ring", "Z2", "--method", "lift3"], "it is for --ring Z"),
     (["--shape", "2,2,2", "--ring", "ZT", "--minimize", "additions"], "needs --ring Z"),
+    (["--shape", "2,2,2", "--ring", "Z2", "--guard"], "--guard keeps a lifting walk"),
+    (["--shape", "2,2,2", "--ring", "Z", "--method", "flips", "--guard"],
+     "--guard keeps a lifting walk"),
+    (["--shape", "2,2,2", "--ring", "Z", "--guard", "--walks", "stepdown"],
+     "--guard applies to 'pool' and 'start' walks"),
 ])
 def test_from_scratch_and_ternary_bad_input(tmp_path, capsys, argv, message):
     from alphaalgo.catalog import kernels_dir
@@ -221,6 +226,17 @@ def test_from_scratch_and_ternary_bad_input(tmp_path, capsys, argv, message):
     code, _, err = run(capsys, "improve", *argv, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_guarded_lifting_walk_from_scratch(tmp_path, capsys):
+    """--guard: the lifting walk reaches the Z record of a small shape and writes it."""
+    out = tmp_path / "g.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "2,3,3", "--ring", "Z", "--guard",
+                          "--target-rank", "15", "--time-limit", "60", "--workers", "1",
+                          "--quiet", "--out", str(out))
+    assert code == 0, stdout
+    s = formats.read_scheme(out).scheme
+    assert s.rank == 15 and tensors.verify(s, "Z").valid
 
 
 def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):

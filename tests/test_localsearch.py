@@ -282,6 +282,27 @@ def test_lift_mode_counts_only_schemes_that_lift():
     assert tensors.verify(res.scheme, "Z").valid
 
 
+def test_the_guard_undoes_new_lows_that_do_not_lift(monkeypatch):
+    """With ``guard`` a Z2 low that does not lift is undone: when nothing below
+    rank 25 lifts, the guarded walk stays at 25 where the plain one goes on down."""
+    from alphaalgo.localsearch import walk
+
+    real = walk._lift_integral
+    monkeypatch.setattr(walk, "_lift_integral",
+                        lambda s: real(s) if s.rank >= 25 else None)
+    start = tensors.naive_scheme(3, 3, 3, ring="Z2")
+    plain = search(start, ring="Z2", lift=True, target_rank=23, max_flips=2_000_000, seed=4)
+    guarded = search(start, ring="Z2", lift=True, target_rank=23, max_flips=2_000_000, seed=4,
+                     config=SearchConfig(guard=True))
+    assert plain.walk_rank < 25 and plain.scheme.rank == 25
+    assert guarded.walk_rank == 25 and guarded.scheme.rank == 25
+    assert guarded.restarts > 0 and tensors.verify(guarded.scheme, "Z").valid
+    with pytest.raises(ValueError, match="guard"):
+        search(start, max_flips=10, config=SearchConfig(guard=True))
+    with pytest.raises(ValueError, match="guard"):
+        SearchConfig(guard=True, restart="stepdown")
+
+
 # ------------------------------------------------- the campaign's local-search job
 @pytest.mark.parametrize("ring", ["Z2", "Z"])
 def test_the_job_returns_a_scheme_no_worse_than_its_input(ring):

@@ -157,6 +157,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "population: 2·10⁶)")
     p.add_argument("--pool", type=int_range(1, 100_000, "--pool"), default=None, metavar="N",
                    help="schemes kept per rank, or walkers of the population (default 64)")
+    p.add_argument("--guard", action="store_true",
+                   help="over Z by lifting ('pool' or 'start' walks): undo a new low of the "
+                        "Z2 walk that does not lift, so that the walk stays among schemes "
+                        "that lift (a reduction mod 2 can leave them for good)")
     p.add_argument("--symmetric", action="store_true",
                    help="walk cyclic-invariant schemes of a square shape by orbit flips "
                         "(--ring Z2, or Z by lifting)")
@@ -374,8 +378,12 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         raise UsageError(f"{args.file}: {exc}") from None
     lifting = (args.ring == "Z" and not args.symmetric and args.method != "flips"
                and max(start.sizes) <= packing.MAX_BITS)
+    if args.guard and not (lift or lifting):
+        raise UsageError("--guard keeps a lifting walk among schemes that lift: it needs "
+                         "--ring Z (method lift or lift3), --ring Z2 --lift, or --symmetric "
+                         "--ring Z")
     config = _organised(args, config or localsearch.SearchConfig(),
-                        stepdown=lifting and start.rank <= STEPDOWN_RANK)
+                        stepdown=lifting and start.rank <= STEPDOWN_RANK and not args.guard)
     if args.minimize == "additions":
         return _run_additions(args, record, out, store)
 
@@ -446,6 +454,10 @@ def _organised(args: argparse.Namespace, config, stepdown: bool = False):
         changes["restart_after"] = 2_000_000
     if args.pool is not None:
         changes["pool_size"] = args.pool
+    if args.guard:
+        if restart not in ("pool", "start"):
+            raise UsageError(f"--guard applies to 'pool' and 'start' walks, not '{restart}'")
+        changes["guard"] = True
     if "restart_after" in changes:
         changes["chunk"] = min(config.chunk, changes["restart_after"])
     if restart == "population" and args.backend == "ray":

@@ -69,6 +69,13 @@ class SearchConfig:
       split: at every restart, split this many random terms in two
         (:func:`.moves.split`; 0: never).
       fast_descent: see ``"stepdown"``.
+      guard: when the walk lifts (over Z from Z2 or Z3), a new low of the walk
+        that does not lift is undone: the walk goes back to a random scheme of
+        the pool, which holds only schemes that lift.  A flip over Z2 of a
+        scheme that lifts gives one that lifts (the same flip over Z), but a
+        reduction over Z2 may leave the schemes that lift for good, and then
+        nothing below lifts either; the guard keeps the walk among those that
+        do (``"pool"`` and ``"start"`` walks).
     """
 
     plateau: int = 20_000
@@ -84,6 +91,7 @@ class SearchConfig:
     sandwich: int = 0
     split: int = 0
     fast_descent: bool = False
+    guard: bool = False
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLINGS:
@@ -102,6 +110,8 @@ class SearchConfig:
         if (self.sandwich or self.split) and (self.symmetric or self.restart not in ("pool", "start")):
             raise ValueError("sandwich and split apply at the restarts of 'pool' and 'start' "
                              "walks, not symmetric ones")
+        if self.guard and self.restart not in ("pool", "start"):
+            raise ValueError("guard applies to 'pool' and 'start' walks")
 
 
 class Walker:
@@ -340,6 +350,10 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         best_rank = best.rank
     history: list[tuple[int, int, float]] = [(best_rank, 0, 0.0)] if best is not None else []
     flips = restarts = since_best = since_try = 0
+    guard = cfg.guard
+    if guard and accept is None:
+        raise ValueError("guard keeps a walk among the schemes that lift: it needs ring 'Z' "
+                         "with method 'lift' or 'lift3', or lift=True")
     run_best = walk_best  # the best rank of this run (the same as walk_best with restart="pool")
     ladder = _Ladder(walker, cfg, picker) if cfg.restart == "stepdown" else None
     population = _Population(walker, make_walker, seed, cfg, picker) \
@@ -405,6 +419,22 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                 progress(best_rank, flips, time.monotonic() - t0)
             continue
         tried = False
+        if guard and walker.rank < walk_best:
+            got = accept(_checked(walker.scheme(), walk_ring))
+            if got is None:  # a new low outside the schemes that lift: undo it
+                restarts += 1
+                walker.restore(pool[int(picker.integers(len(pool)))])
+                run_best = walker.rank
+                since_best = 0
+                if progress is not None:
+                    progress(best_rank, flips, time.monotonic() - t0)
+                continue
+            walk_best = run_best = walker.rank
+            pool = [walker.snapshot()]
+            since_best = 0
+            if got.rank < best_rank:
+                best, best_rank = got, got.rank
+                history.append((best_rank, flips, time.monotonic() - t0))
         if walker.rank < run_best:
             run_best = walker.rank
             since_best = 0
@@ -422,7 +452,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                 best, best_rank = got, got.rank
                 history.append((best_rank, flips, time.monotonic() - t0))
         if code == flips_z2.STUCK or since_best >= cfg.restart_after:
-            if walker.rank == walk_best:
+            if walker.rank == walk_best and (
+                    not guard or accept(_checked(walker.scheme(), walk_ring)) is not None):
                 _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
             if cfg.restart == "start":
                 walker.restore(fresh)

@@ -215,8 +215,8 @@ def test_from_scratch_with_shape_reads_no_catalogue(tmp_path, capsys, monkeypatc
     (["--shape", "2,2,2", "--ring", "Z2", "--guard"], "--guard keeps a lifting walk"),
     (["--shape", "2,2,2", "--ring", "Z", "--method", "flips", "--guard"],
      "--guard keeps a lifting walk"),
-    (["--shape", "2,2,2", "--ring", "Z", "--guard", "--walks", "stepdown"],
-     "--guard applies to 'pool' and 'start' walks"),
+    (["--shape", "2,2,2", "--ring", "Z", "--guard", "--walks", "population"],
+     "--guard applies to 'pool', 'start' and 'stepdown' walks"),
 ])
 def test_from_scratch_and_ternary_bad_input(tmp_path, capsys, argv, message):
     from alphaalgo.catalog import kernels_dir

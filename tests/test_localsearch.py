@@ -288,8 +288,13 @@ def test_the_guard_undoes_new_lows_that_do_not_lift(monkeypatch):
     from alphaalgo.localsearch import walk
 
     real = walk._lift_integral
-    monkeypatch.setattr(walk, "_lift_integral",
-                        lambda s: real(s) if s.rank >= 25 else None)
+    offered: list[int] = []
+
+    def lift_from_25(s):
+        offered.append(s.rank)
+        return real(s) if s.rank >= 25 else None
+
+    monkeypatch.setattr(walk, "_lift_integral", lift_from_25)
     start = tensors.naive_scheme(3, 3, 3, ring="Z2")
     plain = search(start, ring="Z2", lift=True, target_rank=23, max_flips=2_000_000, seed=4)
     guarded = search(start, ring="Z2", lift=True, target_rank=23, max_flips=2_000_000, seed=4,
@@ -300,7 +305,16 @@ def test_the_guard_undoes_new_lows_that_do_not_lift(monkeypatch):
     with pytest.raises(ValueError, match="guard"):
         search(start, max_flips=10, config=SearchConfig(guard=True))
     with pytest.raises(ValueError, match="guard"):
-        SearchConfig(guard=True, restart="stepdown")
+        SearchConfig(guard=True, restart="population")
+    # stepdown: a scheme joins its rank's pool only when it lifts, so the walks
+    # start at 25 and never reach 23; without the guard they step down past 25
+    for guard, lowest in ((False, 23), (True, 24)):
+        offered.clear()
+        ladder = search(start, ring="Z2", lift=True, target_rank=23, max_flips=3_000_000,
+                        seed=4, config=SearchConfig(guard=guard, restart="stepdown",
+                                                    restart_after=200_000, chunk=200_000))
+        assert ladder.scheme.rank == 25 and tensors.verify(ladder.scheme, "Z").valid
+        assert min(offered) == lowest
 
 
 # ------------------------------------------------- the campaign's local-search job

@@ -158,9 +158,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pool", type=int_range(1, 100_000, "--pool"), default=None, metavar="N",
                    help="schemes kept per rank, or walkers of the population (default 64)")
     p.add_argument("--guard", action="store_true",
-                   help="over Z by lifting ('pool' or 'start' walks): undo a new low of the "
-                        "Z2 walk that does not lift, so that the walk stays among schemes "
-                        "that lift (a reduction mod 2 can leave them for good)")
+                   help="over Z by lifting: undo a new low of the Z2 walk that does not "
+                        "lift ('pool', 'start'), or keep it out of the rank's pool "
+                        "('stepdown'), so that the walks stay among schemes that lift (a "
+                        "reduction mod 2 can leave them for good)")
     p.add_argument("--symmetric", action="store_true",
                    help="walk cyclic-invariant schemes of a square shape by orbit flips "
                         "(--ring Z2, or Z by lifting)")
@@ -383,7 +384,7 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                          "--ring Z (method lift or lift3), --ring Z2 --lift, or --symmetric "
                          "--ring Z")
     config = _organised(args, config or localsearch.SearchConfig(),
-                        stepdown=lifting and start.rank <= STEPDOWN_RANK and not args.guard)
+                        stepdown=lifting and start.rank <= STEPDOWN_RANK)
     if args.minimize == "additions":
         return _run_additions(args, record, out, store)
 
@@ -455,8 +456,9 @@ def _organised(args: argparse.Namespace, config, stepdown: bool = False):
     if args.pool is not None:
         changes["pool_size"] = args.pool
     if args.guard:
-        if restart not in ("pool", "start"):
-            raise UsageError(f"--guard applies to 'pool' and 'start' walks, not '{restart}'")
+        if restart == "population":
+            raise UsageError("--guard applies to 'pool', 'start' and 'stepdown' walks, "
+                             "not 'population'")
         changes["guard"] = True
     if "restart_after" in changes:
         changes["chunk"] = min(config.chunk, changes["restart_after"])

@@ -75,7 +75,8 @@ class SearchConfig:
         scheme that lifts gives one that lifts (the same flip over Z), but a
         reduction over Z2 may leave the schemes that lift for good, and then
         nothing below lifts either; the guard keeps the walk among those that
-        do (``"pool"`` and ``"start"`` walks).
+        do (``"pool"`` and ``"start"`` walks; with ``"stepdown"`` a scheme
+        joins its rank's pool only when it lifts).
     """
 
     plateau: int = 20_000
@@ -110,8 +111,8 @@ class SearchConfig:
         if (self.sandwich or self.split) and (self.symmetric or self.restart not in ("pool", "start")):
             raise ValueError("sandwich and split apply at the restarts of 'pool' and 'start' "
                              "walks, not symmetric ones")
-        if self.guard and self.restart not in ("pool", "start"):
-            raise ValueError("guard applies to 'pool' and 'start' walks")
+        if self.guard and self.restart == "population":
+            raise ValueError("guard applies to 'pool', 'start' and 'stepdown' walks")
 
 
 class Walker:
@@ -355,7 +356,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         raise ValueError("guard keeps a walk among the schemes that lift: it needs ring 'Z' "
                          "with method 'lift' or 'lift3', or lift=True")
     run_best = walk_best  # the best rank of this run (the same as walk_best with restart="pool")
-    ladder = _Ladder(walker, cfg, picker) if cfg.restart == "stepdown" else None
+    ladder = _Ladder(walker, cfg, picker, accept if guard else None) \
+        if cfg.restart == "stepdown" else None
     population = _Population(walker, make_walker, seed, cfg, picker) \
         if cfg.restart == "population" else None
     if fill_pool and ladder is None:
@@ -406,8 +408,11 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                 rank = walker.rank
                 walk_best = min(walk_best, rank)
                 if ladder.keep(walker, made_at=flips) and rank < best_rank:
-                    found = _checked(walker.scheme(), walk_ring)
-                    got = accept(found) if accept else found
+                    if guard:
+                        got = ladder.admitted
+                    else:
+                        found = _checked(walker.scheme(), walk_ring)
+                        got = accept(found) if accept else found
                     if got is not None and got.rank < best_rank:
                         best, best_rank = got, got.rank
                         history.append((best_rank, flips, time.monotonic() - t0))
@@ -490,15 +495,19 @@ class _Ladder:
     """The rank-by-rank pool of ``restart="stepdown"``: distinct schemes
     (snapshots) per rank, and the level the walks start from."""
 
-    def __init__(self, walker, cfg: SearchConfig, picker: np.random.Generator) -> None:
+    def __init__(self, walker, cfg: SearchConfig, picker: np.random.Generator,
+                 admit: Callable[[Scheme], Scheme | None] | None = None) -> None:
         self.cfg = cfg
         self.picker = picker
+        self.admit = None  # the start joins its pool as it is
+        self.admitted: Scheme | None = None  # the last scheme admit returned
         self.level = walker.rank
         self.pools: dict[int, list[tuple[np.ndarray, int]]] = {}
         self.keys: dict[int, set[str]] = {}
         self.level_since = 0  # flips count when the walks began at this level
         self.down = self.stuck = 0  # walks from this level that went below it / did not
         self.keep(walker, made_at=0)
+        self.admit = admit  # with the guard: the lift a scheme needs to join a pool
 
     def keep(self, walker, made_at: int) -> bool:
         """Add the walker's scheme to the pool of its rank when that is at most
@@ -515,6 +524,10 @@ class _Ladder:
         if key in seen:
             return False
         seen.add(key)
+        if self.admit is not None:
+            self.admitted = self.admit(walker.unpack(snap))
+            if self.admitted is None:
+                return False
         pool.append(snap)
         return True
 

@@ -356,8 +356,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         raise ValueError("guard keeps a walk among the schemes that lift: it needs ring 'Z' "
                          "with method 'lift' or 'lift3', or lift=True")
     run_best = walk_best  # the best rank of this run (the same as walk_best with restart="pool")
-    ladder = _Ladder(walker, cfg, picker, accept if guard else None) \
-        if cfg.restart == "stepdown" else None
+    admit = (lambda s: accept(_checked(s, walk_ring))) if guard else None
+    ladder = _Ladder(walker, cfg, picker, admit) if cfg.restart == "stepdown" else None
     population = _Population(walker, make_walker, seed, cfg, picker) \
         if cfg.restart == "population" else None
     if fill_pool and ladder is None:
@@ -425,7 +425,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
             continue
         tried = False
         if guard and walker.rank < walk_best:
-            got = accept(_checked(walker.scheme(), walk_ring))
+            got = admit(walker.scheme())
             if got is None:  # a new low outside the schemes that lift: undo it
                 restarts += 1
                 walker.restore(pool[int(picker.integers(len(pool)))])
@@ -458,7 +458,7 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                 history.append((best_rank, flips, time.monotonic() - t0))
         if code == flips_z2.STUCK or since_best >= cfg.restart_after:
             if walker.rank == walk_best and (
-                    not guard or accept(_checked(walker.scheme(), walk_ring)) is not None):
+                    not guard or admit(walker.scheme()) is not None):
                 _add_to_pool(pool, walker.snapshot(), cfg.pool_size, picker)
             if cfg.restart == "start":
                 walker.restore(fresh)

@@ -407,11 +407,12 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                     flips += made
                 rank = walker.rank
                 walk_best = min(walk_best, rank)
-                if ladder.keep(walker, made_at=flips) and rank < best_rank:
+                kept = ladder.keep(walker, made_at=flips)
+                if kept is not None and rank < best_rank:
                     if guard:
-                        got = ladder.admitted
+                        got = kept  # the ladder's admit lifted it
                     else:
-                        found = _checked(walker.scheme(), walk_ring)
+                        found = _checked(kept, walk_ring)
                         got = accept(found) if accept else found
                     if got is not None and got.rank < best_rank:
                         best, best_rank = got, got.rank
@@ -424,22 +425,13 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                 progress(best_rank, flips, time.monotonic() - t0)
             continue
         tried = False
+        lifted = None  # the guard's lift of a new low
         if guard and walker.rank < walk_best:
-            got = admit(walker.scheme())
-            if got is None:  # a new low outside the schemes that lift: undo it
-                restarts += 1
+            lifted = admit(walker.scheme())
+            if lifted is None:  # a new low outside the schemes that lift: undo it
                 walker.restore(pool[int(picker.integers(len(pool)))])
-                run_best = walker.rank
-                since_best = 0
-                if progress is not None:
-                    progress(best_rank, flips, time.monotonic() - t0)
-                continue
-            walk_best = run_best = walker.rank
-            pool = [walker.snapshot()]
-            since_best = 0
-            if got.rank < best_rank:
-                best, best_rank = got, got.rank
-                history.append((best_rank, flips, time.monotonic() - t0))
+                restarts += 1
+                run_best, since_best = walker.rank, 0
         if walker.rank < run_best:
             run_best = walker.rank
             since_best = 0
@@ -451,8 +443,11 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
             tried = True  # at a rank that did not lift yet: try the scheme the walk is on now
         if tried:
             since_try = 0
-            found = _checked(walker.scheme(), walk_ring)
-            got = accept(found) if accept else found
+            if lifted is not None:
+                got = lifted
+            else:
+                found = _checked(walker.scheme(), walk_ring)
+                got = accept(found) if accept else found
             if got is not None and got.rank < best_rank:
                 best, best_rank = got, got.rank
                 history.append((best_rank, flips, time.monotonic() - t0))
@@ -500,7 +495,6 @@ class _Ladder:
         self.cfg = cfg
         self.picker = picker
         self.admit = None  # the start joins its pool as it is
-        self.admitted: Scheme | None = None  # the last scheme admit returned
         self.level = walker.rank
         self.pools: dict[int, list[tuple[np.ndarray, int]]] = {}
         self.keys: dict[int, set[str]] = {}
@@ -509,27 +503,30 @@ class _Ladder:
         self.keep(walker, made_at=0)
         self.admit = admit  # with the guard: the lift a scheme needs to join a pool
 
-    def keep(self, walker, made_at: int) -> bool:
+    def keep(self, walker, made_at: int) -> Scheme | None:
         """Add the walker's scheme to the pool of its rank when that is at most
-        the level, distinct and the pool has room; True when it was added."""
+        the level, distinct, admitted (with the guard: it lifts) and the pool has
+        room.  Returns the scheme that was added (with the guard: its lift), or
+        None."""
         rank = walker.rank
         if rank > self.level:
-            return False
+            return None
         pool = self.pools.setdefault(rank, [])
         if len(pool) >= self.cfg.pool_size:
-            return False
+            return None
         snap = walker.snapshot()
-        key = tensors.canonical_hash(walker.unpack(snap))  # as the result's pool dedupes
+        scheme = walker.unpack(snap)
+        key = tensors.canonical_hash(scheme)  # as the result's pool dedupes
         seen = self.keys.setdefault(rank, set())
         if key in seen:
-            return False
+            return None
         seen.add(key)
         if self.admit is not None:
-            self.admitted = self.admit(walker.unpack(snap))
-            if self.admitted is None:
-                return False
+            scheme = self.admit(scheme)
+            if scheme is None:
+                return None
         pool.append(snap)
-        return True
+        return scheme
 
     def next_walk(self, walker, flips: int) -> None:
         """Move the level down when a pool below is full (or this level has had

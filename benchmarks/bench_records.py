@@ -126,6 +126,8 @@ def main() -> int:
     ap.add_argument("--table", action="store_true", help="print the table of --results and stop")
     ap.add_argument("--walks", default=None, choices=("pool", "start", "stepdown", "population"),
                     help="improve --walks for the runs that are not symmetric")
+    ap.add_argument("--guard", action="store_true",
+                    help="improve --guard for the runs over Z that are not symmetric")
     args = ap.parse_args()
     results = Path(args.results)
     rows = [json.loads(x) for x in results.read_text().splitlines()] if results.exists() else []
@@ -148,7 +150,8 @@ def main() -> int:
         extra = ("--walks", args.walks) if args.walks else ()
         store = None if args.no_store else args.store
         futures = {pool.submit(run_one, s, ring, args.budget, args.seed, store, out_dir,
-                               args.workers, extra):
+                               args.workers,
+                               extra + (("--guard",) if args.guard and ring == "Z" else ())):
                    (s, ring) for s, ring in todo}
         for fut in cf.as_completed(futures):
             row = fut.result()

@@ -27,6 +27,11 @@ one JSON line per run and a Markdown table for ``benchmarks/RESULTS.md``
   (``SearchConfig.dependent``: a term also goes when, among the terms that
   share one factor with it, the factors in a second position are linearly
   dependent; about 4× fewer flips per second).
+* ``guard``     — ``pool`` with the guard (``SearchConfig.guard``; ``--ring Z``
+  only): a new low of the Z2 walk that does not Hensel-lift is undone, and the
+  pool holds only schemes that lift;
+* ``guard-stepdown`` — ``stepdown`` with the guard: a scheme joins its rank's
+  pool only when it lifts.
 
 ``--ring ZT`` walks over {−1, 0, 1}; ``--ring Z`` walks over Z2 and counts
 the schemes that Hensel-lift.
@@ -36,6 +41,8 @@ examples:
       --budget 600 --seeds 0,1 --variants pool,stepdown
   .venv/bin/python benchmarks/bench_walks.py --shape 4,4,4 --ring Z2 --ranks 49,48,47 \\
       --budget 1800 --seeds 0 --variants stepdown --walk 3000000 --pool 200
+  .venv/bin/python benchmarks/bench_walks.py --shape 4,4,5 --ring Z --ranks 63,62,61 \\
+      --budget 600 --seeds 3,4,5 --variants pool,guard
 """
 
 from __future__ import annotations
@@ -67,6 +74,9 @@ def settings(variant: str, walk: int, pool: int, ring: str, slack: int = 2,
         "split": SearchConfig(restart_after=walk, split=1, **bound),
         "pool-short": SearchConfig(restart_after=walk, **bound),
         "dependent": SearchConfig(dependent=True, **bound),
+        "guard": SearchConfig(guard=True, **bound),
+        "guard-stepdown": SearchConfig(restart="stepdown", restart_after=walk, pool_size=pool,
+                                       guard=True, **bound),
     }[variant]
 
 
@@ -116,6 +126,8 @@ def main() -> int:
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
     args = ap.parse_args()
     shape = tuple(int(x) for x in args.shape.split(","))
+    if args.ring != "Z" and any(v.startswith("guard") for v in args.variants.split(",")):
+        ap.error("the guard variants keep a Z2 walk among schemes that lift: use --ring Z")
     ranks = sorted((int(x) for x in args.ranks.split(",")), reverse=True)
     print(json.dumps({"machine": machine()}), flush=True)
     runs = [(v, int(s)) for v in args.variants.split(",") for s in args.seeds.split(",")]

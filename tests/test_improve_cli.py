@@ -235,8 +235,9 @@ def test_guarded_lifting_walk_from_scratch(tmp_path, capsys):
                           "--target-rank", "15", "--time-limit", "60", "--workers", "1",
                           "--quiet", "--out", str(out))
     assert code == 0, stdout
-    s = formats.read_scheme(out).scheme
-    assert s.rank == 15 and tensors.verify(s, "Z").valid
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 15 and tensors.verify(rec.scheme, "Z").valid
+    assert "--guard" in rec.provenance["command"].split()  # the command that reproduces it
 
 
 def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):

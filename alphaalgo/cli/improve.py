@@ -554,6 +554,8 @@ def _command(args: argparse.Namespace) -> str:
         parts.append("--lift")
     if args.symmetric:
         parts.append("--symmetric")
+    if args.guard:
+        parts.append("--guard")
     if args.backend != "local":
         parts += ["--backend", args.backend]
     return " ".join(parts + ["--out", str(args.out)])

@@ -240,6 +240,23 @@ def test_guarded_lifting_walk_from_scratch(tmp_path, capsys):
     assert "--guard" in rec.provenance["command"].split()  # the command that reproduces it
 
 
+def test_a_lifting_walk_says_how_far_down_the_z2_walk_went(tmp_path, capsys, monkeypatch):
+    """When the Z2 walk goes below what lifts, the summary and the provenance say so."""
+    from alphaalgo.localsearch import walk
+
+    real = walk._lift_integral
+    monkeypatch.setattr(walk, "_lift_integral", lambda s: real(s) if s.rank >= 25 else None)
+    src = write(tmp_path / "n333.json", tensors.naive_scheme(3, 3, 3))
+    out = tmp_path / "l.json"
+    code, stdout, _ = run(capsys, "improve", str(src), "--ring", "Z", "--target-rank", "23",
+                          "--max-flips", "2000000", "--seed", "4", "--workers", "1",
+                          "--walks", "pool", "--quiet", "--out", str(out))
+    rec = formats.read_scheme(out)
+    assert code == 1 and rec.scheme.rank == 25 and tensors.verify(rec.scheme, "Z").valid
+    assert rec.provenance["walk_rank"] < 25
+    assert f"went down to rank {rec.provenance['walk_rank']}, where nothing" in stdout
+
+
 def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):
     """--ring ZT: flips over {-1, 0, 1} only; the result holds over every ring."""
     out = tmp_path / "t.json"

@@ -420,12 +420,16 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
+        if "lifted" in over and result.walk_rank < best.rank:
+            summary += (f"; the {field} walk went down to rank {result.walk_rank}, "
+                        f"where nothing it found lifted")
     _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, store, {
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
         "start_rank": start.rank if result is None else result.start_rank,
         "flips": flips, "seconds": seconds,
         "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok),
-        "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history]})
+        "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history],
+        "walk_rank": None if result is None else result.walk_rank})
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE

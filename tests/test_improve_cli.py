@@ -254,7 +254,7 @@ def test_a_lifting_walk_says_how_far_down_the_z2_walk_went(tmp_path, capsys, mon
     rec = formats.read_scheme(out)
     assert code == 1 and rec.scheme.rank == 25 and tensors.verify(rec.scheme, "Z").valid
     assert rec.provenance["walk_rank"] < 25
-    assert f"went down to rank {rec.provenance['walk_rank']}, where nothing" in stdout
+    assert f"went down to rank {rec.provenance['walk_rank']}, where none" in stdout
 
 
 def test_ternary_walk_stays_in_minus_one_zero_one(tmp_path, capsys):

@@ -422,7 +422,7 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                    f"{result.restarts} restarts)")
         if "lifted" in over and result.walk_rank < best.rank:
             summary += (f"; the {field} walk went down to rank {result.walk_rank}, "
-                        f"where nothing it found lifted")
+                        f"where none of the schemes it tried lifted")
     _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, store, {
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
         "start_rank": start.rank if result is None else result.start_rank,

@@ -412,15 +412,15 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         best = result.scheme
         flips, seconds = result.flips, round(result.seconds, 3)
         rate = result.flips / result.seconds if result.seconds > 0 else 0.0
-        field = "Z3" if args.method == "lift3" else "Z2"
-        over = "Z2, lifted to Z" if lift else (
-            f"{field}, lifted to Z" if args.ring == "Z" and args.method != "flips" else args.ring)
+        by_lifting = lift or (args.ring == "Z" and args.method != "flips")
+        field = "Z3" if args.method == "lift3" and not lift else "Z2"
+        over = f"{field}, lifted to Z" if by_lifting else args.ring
         if args.symmetric:
             over = "cyclic-invariant schemes over " + over
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
-        if "lifted" in over and result.walk_rank < best.rank:
+        if by_lifting and result.walk_rank < best.rank:
             summary += (f"; the {field} walk went down to rank {result.walk_rank}, "
                         f"where none of the schemes it tried lifted")
     _write(args, record, out, best, "ZT" if args.ring == "ZT" else None, store, {

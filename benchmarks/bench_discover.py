@@ -7,6 +7,12 @@ limit, median time to it, how many of them the agent's own games reached
 without local search, best rank, simulations/s); the machine's CPU model,
 core count and load are printed with it.
 
+JAX's compilation cache (``alphaalgo.cli._common.use_jax_cache``) is off by
+default, so every run compiles as a first run would.  ``--jax-cache both``
+measures what the cache saves, in one run: a warm-up run fills a cache folder,
+then each seed runs twice, without the cache and with the warm one, and the
+summary gives both medians and their ratio.
+
 usage:
   .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 \
       --seeds 0,1,2,3,4 --time-limit 600
@@ -14,6 +20,8 @@ usage:
       --seeds 0,1,2 --time-limit 60 --params agents/small-2x2x2-Z.npz
   .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 \
       --seeds 0,1,2,3,4 --time-limit 600 --agent small-agent-only --demos runs/h222Z.sqlite
+  .venv/bin/python benchmarks/bench_discover.py --shape 2,2,2 --ring Z --target-rank 7 \
+      --seeds 0,1,2 --time-limit 120 --params agents/small-2x2x2-Z.npz --jax-cache both
 """
 
 from __future__ import annotations
@@ -45,11 +53,15 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
 
 
-def run_one(args: argparse.Namespace, seed: int, folder: Path) -> dict:
+def run_one(args: argparse.Namespace, seed: int, folder: Path, jax_cache: str = "") -> dict:
+    """One ``discover`` process; ``jax_cache`` is its compilation cache folder ("" for none)."""
     exe = Path(sys.executable).with_name("alphaalgo")
+    tag = f"seed{seed}" + ("-cached" if jax_cache else "")
+    for old in (folder / f"{tag}.db", folder / f"{tag}.json"):
+        old.unlink(missing_ok=True)
     cmd = [str(exe), "discover", "--shape", args.shape, "--ring", args.ring,
            "--time-limit", str(args.time_limit), "--seed", str(seed), "--agent", args.agent,
-           "--store", str(folder / f"seed{seed}.db"), "--out", str(folder / f"seed{seed}.json"),
+           "--store", str(folder / f"{tag}.db"), "--out", str(folder / f"{tag}.json"),
            "--quiet"]
     if args.target_rank:
         cmd += ["--target-rank", str(args.target_rank)]
@@ -59,7 +71,8 @@ def run_one(args: argparse.Namespace, seed: int, folder: Path) -> dict:
         cmd += ["--demos", args.demos]
     load0 = os.getloadavg()[0]
     t0 = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=jax_cache)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
     wall = time.time() - t0
     out = proc.stdout
     best = re.search(r"best: rank (\d+)", out)
@@ -72,18 +85,18 @@ def run_one(args: argparse.Namespace, seed: int, folder: Path) -> dict:
         import numpy as np  # noqa: F401  (formats needs numpy)
         from alphaalgo import formats, tensors
 
-        rec = formats.read_scheme(folder / f"seed{seed}.json")
+        rec = formats.read_scheme(folder / f"{tag}.json")
         assert tensors.verify(rec.scheme).valid, "the written scheme must verify"
         from alphaalgo.store import Store
 
-        with Store(folder / f"seed{seed}.db") as st:
+        with Store(folder / f"{tag}.db") as st:
             rows = st.list_schemes(tuple(int(x) for x in args.shape.split(",")), args.ring)
             top = min(rows, key=lambda r: (r.rank, r.created)) if rows else None
             provenance = top.provenance.get("source") if top else None
             if top is not None and top.campaign_id is not None:
                 start = datetime.datetime.fromisoformat(st.campaign(top.campaign_id)["created"])
                 best_after = round((datetime.datetime.fromisoformat(top.created) - start).total_seconds(), 1)
-    return {"seed": seed, "exit": proc.returncode, "best_rank": int(best.group(1)) if best else None,
+    return {"seed": seed, "jax_cache": bool(jax_cache), "exit": proc.returncode, "best_rank": int(best.group(1)) if best else None,
             "reached_after_s": float(reached.group(1)) if reached else None,
             "found_by": provenance, "best_found_after_s": best_after,
             "agent_games": agent_games.group(1) if agent_games else None,
@@ -105,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default=None)
     ap.add_argument("--demos", default=None, help="a store of real schemes (alphaalgo harvest)")
     ap.add_argument("--keep", default=None, help="folder to keep the stores and schemes in")
+    ap.add_argument("--jax-cache", choices=["off", "both"], default="off",
+                    help="off: every run compiles (default); both: each seed without the "
+                         "compilation cache and with a warm one, and their ratio")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}")
@@ -112,11 +128,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        rows = []
+        rows, cached = [], []
+        cache = str(folder / "jax-cache")
+        if args.jax_cache == "both":
+            warm = run_one(args, seeds[0], folder, cache)
+            print(json.dumps(dict(warm, warm_up=True)), flush=True)
         for seed in seeds:
             row = run_one(args, seed, folder)
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if args.jax_cache == "both":
+                cached.append(run_one(args, seed, folder, cache))
+                print(json.dumps(cached[-1]), flush=True)
+    if cached:
+        walls = [statistics.median(r["wall_s"] for r in rs) for rs in (rows, cached)]
+        reach = [[r["reached_after_s"] for r in rs if r["reached_after_s"] is not None]
+                 for rs in (rows, cached)]
+        print(json.dumps({"jax_cache": "without vs warm", "median_wall_s": walls,
+                          "wall_ratio": round(walls[0] / walls[1], 2),
+                          "median_reached_after_s": [statistics.median(t) if t else None
+                                                     for t in reach],
+                          "exits": [[r["exit"] for r in rs] for rs in (rows, cached)]}))
     hit = [r for r in rows if r["reached_after_s"] is not None]
     times = sorted(r["reached_after_s"] for r in hit)
     ranks = [r["best_rank"] for r in rows if r["best_rank"] is not None]

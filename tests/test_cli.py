@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,43 @@ def test_catalog_table_and_json(capsys):
     assert all(r["source"] in ("alphatensor", "alphaalgo improve") for r in rows)
     r444 = [r for r in rows if r["shape"] == [4, 4, 4]][0]
     assert r444["rank"] == 47 and r444["best_known"] == 47
+
+
+def test_jax_programs_are_cached_in_the_users_cache_folder(tmp_path):
+    """Commands point JAX's compilation cache at $XDG_CACHE_HOME/alphaalgo/jax, with a size
+    (so processes share it under a lock), and JAX then writes its programs there."""
+    from alphaalgo.cli._common import JAX_CACHE_MAX_BYTES, use_jax_cache
+
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    folder = use_jax_cache(env)
+    assert folder == str(tmp_path / "cache" / "alphaalgo" / "jax")
+    assert env["JAX_COMPILATION_CACHE_DIR"] == folder
+    assert env["JAX_COMPILATION_CACHE_MAX_SIZE"] == str(JAX_CACHE_MAX_BYTES)
+    assert not (tmp_path / "cache").exists()          # nothing made until JAX compiles
+
+    child = dict(os.environ, PYTHONPATH=str(REPO), **env)
+    prog = ("import jax, jax.numpy as jnp; "
+            "jax.config.update('jax_persistent_cache_min_compile_time_secs', 0); "
+            "print(int(jax.jit(lambda x: x * 3 + 1)(jnp.int32(2))))")
+    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, env=child,
+                         timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "7", res.stderr[-2000:]
+    assert "persistent compilation cache" not in res.stderr
+    assert any(Path(folder).iterdir())
+
+
+@pytest.mark.parametrize("setting,expected", [("", None), ("/somewhere/else", "/somewhere/else")])
+def test_a_jax_cache_setting_of_the_users_own_is_kept(setting, expected):
+    from alphaalgo.cli._common import use_jax_cache
+
+    env = {"JAX_COMPILATION_CACHE_DIR": setting, "XDG_CACHE_HOME": "/tmp"}
+    assert use_jax_cache(env) == expected
+    assert env == {"JAX_COMPILATION_CACHE_DIR": setting, "XDG_CACHE_HOME": "/tmp"}
+
+
+def test_no_jax_cache_where_its_folder_cannot_be_made(tmp_path):
+    from alphaalgo.cli._common import use_jax_cache
+
+    (tmp_path / "a-file").write_text("")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "a-file")}
+    assert use_jax_cache(env) is None and env == {"XDG_CACHE_HOME": str(tmp_path / "a-file")}

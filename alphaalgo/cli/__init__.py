@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-from ._common import EXIT_USAGE, ArgumentParser, UsageError
+from ._common import EXIT_USAGE, ArgumentParser, UsageError, use_jax_cache
 
 # Modules under alphaalgo.cli, in the order --help lists them.
 COMMANDS = ["verify", "convert", "catalog", "results", "improve", "harvest", "compile", "bench", "export",
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    use_jax_cache()
     try:
         return int(args.func(args))
     except UsageError as exc:

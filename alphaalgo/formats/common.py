@@ -37,10 +37,14 @@ class SchemeRecord:
 
 @dataclasses.dataclass(frozen=True)
 class Gauss:
-    """An exact Gaussian rational ``re + im·i`` (``im`` is 0 for rationals)."""
+    """An exact Gaussian rational ``re + im·i`` (``im`` is 0 for rationals).
 
-    re: Fraction
-    im: Fraction = Fraction(0)
+    A part is an ``int`` where it is a whole number as read (:func:`exact_number`) and a
+    ``Fraction`` otherwise: the two compare and hash alike, and integer coefficients, nearly
+    all of them in practice, then multiply at ``int`` speed."""
+
+    re: Fraction | int
+    im: Fraction | int = 0
 
     def __add__(self, other: "Gauss") -> "Gauss":
         return Gauss(self.re + other.re, self.im + other.im)
@@ -52,11 +56,13 @@ class Gauss:
         return self + (-other)
 
     def __mul__(self, other: "Gauss") -> "Gauss":
+        if not self.im and not other.im:
+            return Gauss(self.re * other.re)
         return Gauss(self.re * other.re - self.im * other.im,
                      self.re * other.im + self.im * other.re)
 
     def __truediv__(self, other: "Gauss") -> "Gauss":
-        norm = other.re * other.re + other.im * other.im
+        norm = Fraction(other.re * other.re + other.im * other.im)   # int / int would be a float
         if norm == 0:
             raise ValueError("division by zero")
         return self * Gauss(other.re / norm, -other.im / norm)
@@ -72,12 +78,13 @@ class Gauss:
         return f"({self.re}{'+' if self.im > 0 else '-'}{abs(self.im)}*i)"
 
 
-ONE = Gauss(Fraction(1))
-ZERO = Gauss(Fraction(0))
+ONE = Gauss(1)
+ZERO = Gauss(0)
 
 
-def exact_number(text: str, what: str = "coefficient") -> Fraction:
-    """``"3"``, ``"-1/2"``, ``"0.125"`` → an exact Fraction, within the digit limits."""
+def exact_number(text: str, what: str = "coefficient") -> Fraction | int:
+    """``"3"``, ``"-1/2"``, ``"0.125"`` → an exact number within the digit limits: an ``int``
+    when it is whole (``"4/2"`` → 2), else a ``Fraction``."""
     text = text.strip()
     for part in re.findall(r"\d+", text):
         limits.check_digits(part, what)
@@ -89,7 +96,7 @@ def exact_number(text: str, what: str = "coefficient") -> Fraction:
         raise ValueError(f"{what} {text!r} is not a number") from None
     limits.check_coefficient(value.numerator, what)
     limits.check_coefficient(value.denominator, what)
-    return value
+    return value.numerator if value.denominator == 1 else value
 
 
 def parse_shape(text: str) -> Shape:

@@ -54,6 +54,8 @@ class _Product:
 
 
 def _scale(x, c: Gauss):
+    if c is ONE:
+        return x
     if isinstance(x, Gauss):
         return x * c
     if isinstance(x, _Linear):
@@ -165,7 +167,7 @@ class _Parser:
         if kind == "num":
             return Gauss(exact_number(text))
         if kind == "var" and text in ("i", "I"):
-            return Gauss(Fraction(0), Fraction(1))
+            return Gauss(0, 1)
         if kind == "var":
             var = _variable(text)
             return _Linear(_FAMILY[var[0]], {var: ONE})

@@ -21,6 +21,9 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_localsearch import machine  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     root = catalog.kernels_dir()
     for _ in range(args.repeats):
         times, digest = [], hashlib.sha256()
-        load = os.getloadavg()[0]
+        where = machine()                  # load before the repeat
         for entry in index:
             t0 = time.perf_counter()
             s = formats.read_scheme(root / entry.file).scheme
@@ -47,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"code": os.path.dirname(os.path.dirname(alphaalgo.__file__)),
                           "schemes": len(index), "seconds": round(sum(t for t, _ in times), 2),
                           "slowest": [[f, round(t, 2)] for t, f in times[:args.slowest]],
-                          "hash": digest.hexdigest()[:16], "load_before": round(load, 2),
-                          "cores": os.cpu_count()}), flush=True)
+                          "hash": digest.hexdigest()[:16], "machine": where}), flush=True)
     return 0
 
 

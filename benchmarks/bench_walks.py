@@ -36,6 +36,13 @@ one JSON line per run and a Markdown table for ``benchmarks/RESULTS.md``
 ``--ring ZT`` walks over {−1, 0, 1}; ``--ring Z`` walks over Z2 and counts
 the schemes that Hensel-lift.
 
+``--starts`` compares starts under the same walks: ``schoolbook`` (the default);
+``merged``, the merge of walked halves that ``alphaalgo improve --shape`` starts
+from when the schoolbook walk makes no reduction (``scratch.merged_start``, its
+halves walked with the run's seed as ``improve`` walks them; the seconds this
+takes are reported as ``start_s``, outside the budget); and scheme files of the
+shape.
+
 examples:
   .venv/bin/python benchmarks/bench_walks.py --shape 3,4,4 --ring Z2 --ranks 39,38 \\
       --budget 600 --seeds 0,1 --variants pool,stepdown
@@ -43,6 +50,8 @@ examples:
       --budget 1800 --seeds 0 --variants stepdown --walk 3000000 --pool 200
   .venv/bin/python benchmarks/bench_walks.py --shape 4,4,5 --ring Z --ranks 63,62,61 \\
       --budget 600 --seeds 3,4,5 --variants pool,guard
+  .venv/bin/python benchmarks/bench_walks.py --shape 3,4,5 --ring Z --ranks 49,48,47 \\
+      --budget 900 --seeds 1,2,3 --variants stepdown --starts schoolbook,merged
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ import argparse
 import concurrent.futures as cf
 import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -80,13 +90,47 @@ def settings(variant: str, walk: int, pool: int, ring: str, slack: int = 2,
     }[variant]
 
 
+def start_scheme(shape: tuple[int, int, int], ring: str, start: str, seed: int = 0,
+                 check: bool = False):
+    """The scheme a run walks from: the schoolbook scheme, the merge of walked halves
+    (``merged``; with ``check``, only whether the shape has halves), or the scheme
+    in file ``start`` (of ``shape``, valid over the ring walked)."""
+    from alphaalgo import formats, records, scratch, tensors
+    from alphaalgo.localsearch import search
+
+    held = "Z2" if ring == "Z2" else "Z"
+    if start == "schoolbook":
+        return tensors.naive_scheme(*shape, held)
+    if start == "merged":
+        if scratch.halves(shape) is None:
+            raise SystemExit(f"merged: ⟨{','.join(map(str, shape))}⟩ has no index of 4 or more")
+        if check:
+            return None
+        how = dict(method="flips") if ring == "ZT" else {}
+
+        def walk(s, flips):
+            return search(s, ring=held, max_flips=flips, seed=seed,
+                          target_rank=records.best_known_rank(s.shape, held) or 0, **how).scheme
+
+        return scratch.merged_start(shape, held, walk)
+    try:
+        scheme = formats.read_scheme(start, ring=held).scheme
+    except formats.FormatError as exc:
+        raise SystemExit(str(exc)) from None
+    if tuple(scheme.shape) != tuple(shape) or not tensors.verify(scheme, held).valid:
+        raise SystemExit(f"{start}: not a valid {held} scheme of ⟨{','.join(map(str, shape))}⟩")
+    return scheme
+
+
 def run_one(shape: tuple[int, int, int], ring: str, ranks: list[int], budget: float,
             variant: str, seed: int, walk: int, pool: int, slack: int = 2,
-            plateau: int = 20_000) -> dict:
+            plateau: int = 20_000, start_name: str = "schoolbook") -> dict:
     from alphaalgo import tensors
     from alphaalgo.localsearch import search
 
-    start = tensors.naive_scheme(*shape, "Z2" if ring == "Z2" else "Z")
+    t0 = time.monotonic()
+    start = start_scheme(shape, ring, start_name, seed)
+    start_s = round(time.monotonic() - t0, 1)
     how = dict(method="flips") if ring == "ZT" else {}
     res = search(start, ring="Z" if ring == "ZT" else ring, target_rank=min(ranks),
                  time_limit=budget, seed=seed, config=settings(variant, walk, pool, ring, slack, plateau), **how)
@@ -99,7 +143,7 @@ def run_one(shape: tuple[int, int, int], ring: str, ranks: list[int], budget: fl
             if r <= goal and goal not in when:
                 when[goal] = round(t, 1)
     return {"shape": ",".join(map(str, shape)), "ring": ring, "variant": variant, "seed": seed,
-            "walk": walk, "pool": pool, "plus_slack": slack, "plateau": plateau,
+            "start": start_name, "start_rank": start.rank, "start_s": start_s, "walk": walk, "pool": pool, "plus_slack": slack, "plateau": plateau,
             "budget_s": budget, "rank": res.scheme.rank,
             "walk_rank": res.walk_rank, "seconds_to": {str(g): when.get(g) for g in ranks},
             "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
@@ -122,6 +166,8 @@ def main() -> int:
                     help="plus transitions up to the best rank + this")
     ap.add_argument("--plateau", type=int, default=20_000,
                     help="flips without a reduction before a plus transition")
+    ap.add_argument("--starts", default="schoolbook",
+                    help="comma-separated: 'schoolbook' and/or scheme files of the shape")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
     args = ap.parse_args()
@@ -130,11 +176,16 @@ def main() -> int:
         ap.error("the guard variants keep a Z2 walk among schemes that lift: use --ring Z")
     ranks = sorted((int(x) for x in args.ranks.split(",")), reverse=True)
     print(json.dumps({"machine": machine()}), flush=True)
-    runs = [(v, int(s)) for v in args.variants.split(",") for s in args.seeds.split(",")]
+    starts = args.starts.split(",")
+    for name in starts:
+        start_scheme(shape, args.ring, name, check=True)  # bad input stops here, before any run
+    # seed-major order: the runs of one seed go side by side, so each arm sees the same load
+    runs = [(v, int(s), st) for s in args.seeds.split(",") for v in args.variants.split(",")
+            for st in starts]
     rows = []
     with cf.ProcessPoolExecutor(args.jobs) as ex:
         futs = [ex.submit(run_one, shape, args.ring, ranks, args.budget, v, s, args.walk,
-                          args.pool, args.plus_slack, args.plateau) for v, s in runs]
+                          args.pool, args.plus_slack, args.plateau, st) for v, s, st in runs]
         for fut in cf.as_completed(futs):
             rows.append(fut.result())
             line = json.dumps(rows[-1])
@@ -143,13 +194,14 @@ def main() -> int:
                 with open(args.out, "a") as fh:
                     fh.write(line + "\n")
     heads = " | ".join(f"s to {g}" for g in ranks)
-    print(f"\n| walks | seed | rank | {heads} | flips/s |")
-    print("|---|---|---|" + "---|" * len(ranks) + "---|")
+    print(f"\n| walks | start | seed | rank | {heads} | flips/s |")
+    print("|---|---|---|---|" + "---|" * len(ranks) + "---|")
     for row in sorted(rows, key=lambda r: (args.variants.split(",").index(r["variant"]),
-                                           r["seed"])):
+                                           starts.index(r["start"]), r["seed"])):
         cells = " | ".join("–" if row["seconds_to"][str(g)] is None
                            else f"{row['seconds_to'][str(g)]}" for g in ranks)
-        print(f"| {row['variant']} | {row['seed']} | {row['rank']} | {cells} | "
+        start = row["start"] if row["start"] == "schoolbook" else f"{row['start']} ({row['start_rank']})"
+        print(f"| {row['variant']} | {start} | {row['seed']} | {row['rank']} | {cells} | "
               f"{row['flips_per_s'] / 1e6:.1f}·10⁶ |")
     return 0
 

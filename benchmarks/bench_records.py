@@ -141,6 +141,10 @@ def main() -> int:
         shapes = sorted(shapes, key=lambda s: (s[0] * s[1] * s[2], s))
     todo = [(s, ring) for s in shapes for ring in args.rings.split(",")
             if (tuple(s), ring) not in done]
+    skipped = len(shapes) * len(args.rings.split(",")) - len(todo)
+    if skipped:
+        print(f"{skipped} (shape, ring) pair(s) already have a row in {results}: not rerun "
+              "(give another --results to rerun them)", file=sys.stderr, flush=True)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results.parent.mkdir(parents=True, exist_ok=True)

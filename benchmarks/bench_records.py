@@ -74,7 +74,8 @@ def run_one(shape: tuple[int, int, int], ring: str, budget: float, seed: int, st
         row.update(reached=rec.scheme.rank, valid=check.valid,
                    ternary=bool(rec.scheme.max_abs_coefficient() <= 1),
                    start=rec.provenance.get("input"),
-                   search_s=rec.provenance.get("seconds"))
+                   search_s=rec.provenance.get("seconds"),
+                   walks=rec.provenance.get("walks"))
     return row
 
 

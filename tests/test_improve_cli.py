@@ -202,6 +202,10 @@ def test_from_scratch_with_shape_reads_no_catalogue(tmp_path, capsys, monkeypatc
     assert tensors.verify(rec.scheme, "Z2").valid
     assert rec.provenance["input"] == "schoolbook 2,2,3"
     assert rec.provenance["command"].startswith("alphaalgo improve --ring Z2 --seed 1")
+    # where each walk went, not only the best (here the walk that found it)
+    walks = rec.provenance["walks"]
+    assert any(w["start_rank"] == 12 and w["rank"] == 11 for w in walks), walks
+    assert sum(w["flips"] for w in walks) == rec.provenance["flips"]
 
 
 @pytest.mark.parametrize("argv, message", [

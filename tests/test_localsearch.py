@@ -386,6 +386,10 @@ def test_more_starts_than_workers_are_all_walked():
     res = parallel_search(starts, workers=2, ring="Z2", max_flips=20, seed=1,
                           config=SearchConfig(chunk=10))
     assert res.scheme.rank == 7 and res.start_rank == 7 and tensors.verify(res.scheme, "Z2").valid
+    # every walk is reported, not only the best: worker 0's two starts in turn, then worker 1's
+    assert [w[0] for w in res.walks] == [8, 7, 8]
+    assert all(rank <= start and walk <= rank for start, rank, walk, _, _ in res.walks)
+    assert sum(w[3] for w in res.walks) == res.flips
 
 
 def test_parallel_search_refuses_bad_arguments():

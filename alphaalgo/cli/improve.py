@@ -429,7 +429,10 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         "flips": flips, "seconds": seconds,
         "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok),
         "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history],
-        "walk_rank": None if result is None else result.walk_rank})
+        "walk_rank": None if result is None else result.walk_rank,
+        "walks": None if result is None else [
+            dict(zip(("start_rank", "rank", "walk_rank", "flips", "seconds"), w))
+            for w in result.walks]})
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE

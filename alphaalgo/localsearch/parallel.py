@@ -145,7 +145,8 @@ def _in_turn(starts: list[Scheme], seed: int, progress: ProgressFn | None,
 
 
 def merge_results(got: dict[int, tuple[str, Any]], workers: int, seconds: float) -> SearchResult:
-    """The best of the walkers' results (ties: the lowest index), flips and restarts summed."""
+    """The best of the walkers' results (ties: the lowest index), flips and restarts
+    summed, every walk's summary kept (``walks``, in index order)."""
     errors = [payload for kind, payload in got.values() if kind == "error"]
     if errors:
         raise RuntimeError(f"a search worker failed: {errors[0]}")
@@ -160,4 +161,5 @@ def merge_results(got: dict[int, tuple[str, Any]], workers: int, seconds: float)
                         flips=sum(r.flips for _, r in done), seconds=seconds,
                         restarts=sum(r.restarts for _, r in done),
                         reached_target=any(r.reached_target for _, r in done),
-                        history=best.history, walk_rank=min(r.walk_rank for _, r in done))
+                        history=best.history, walk_rank=min(r.walk_rank for _, r in done),
+                        walks=tuple(w for _, r in done for w in r.walks))

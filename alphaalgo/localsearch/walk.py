@@ -229,6 +229,10 @@ class SearchResult:
       reached_target: True when a target rank was given and reached.
       history: ``(rank, flips, seconds)`` each time the best rank fell.
       walk_rank: the lowest rank the walk reached (over Z2 when lifting).
+      walks: one ``(start rank, rank, walk rank, flips, seconds)`` per walk from
+        a start: one for :func:`search`; with several workers or starts, one per
+        worker and start, in worker order (so a run shows where each start went,
+        not only the best).
     """
 
     scheme: Scheme
@@ -240,6 +244,7 @@ class SearchResult:
     reached_target: bool
     history: tuple[tuple[int, int, float], ...]
     walk_rank: int
+    walks: tuple[tuple[int, int, int, int, float], ...] = ()
 
 
 ProgressFn = Callable[[int, int, float], None]
@@ -480,10 +485,12 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         pool_best = _distinct([best] + [walker.unpack(snap) for snap in pool], ring)
     else:
         pool_best = [best]
+    seconds = time.monotonic() - t0
     return SearchResult(scheme=best, pool=tuple(pool_best), start_rank=scheme.rank,
-                        flips=flips, seconds=time.monotonic() - t0, restarts=restarts,
+                        flips=flips, seconds=seconds, restarts=restarts,
                         reached_target=target >= 0 and best_rank <= target,
-                        history=tuple(history), walk_rank=walk_best)
+                        history=tuple(history), walk_rank=walk_best,
+                        walks=((scheme.rank, best.rank, walk_best, flips, round(seconds, 3)),))
 
 
 class _Ladder:

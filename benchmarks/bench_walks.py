@@ -143,7 +143,8 @@ def run_one(shape: tuple[int, int, int], ring: str, ranks: list[int], budget: fl
             if r <= goal and goal not in when:
                 when[goal] = round(t, 1)
     return {"shape": ",".join(map(str, shape)), "ring": ring, "variant": variant, "seed": seed,
-            "start": start_name, "start_rank": start.rank, "start_s": start_s, "walk": walk, "pool": pool, "plus_slack": slack, "plateau": plateau,
+            "start": start_name, "start_rank": start.rank, "start_s": start_s,
+            "walk": walk, "pool": pool, "plus_slack": slack, "plateau": plateau,
             "budget_s": budget, "rank": res.scheme.rank,
             "walk_rank": res.walk_rank, "seconds_to": {str(g): when.get(g) for g in ranks},
             "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
@@ -167,7 +168,8 @@ def main() -> int:
     ap.add_argument("--plateau", type=int, default=20_000,
                     help="flips without a reduction before a plus transition")
     ap.add_argument("--starts", default="schoolbook",
-                    help="comma-separated: 'schoolbook' and/or scheme files of the shape")
+                    help="comma-separated: 'schoolbook', 'merged' (the merge of walked halves "
+                         "improve --shape starts from) and/or scheme files of the shape")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
     args = ap.parse_args()

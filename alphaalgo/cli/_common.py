@@ -25,8 +25,9 @@ def use_jax_cache(environ: MutableMapping[str, str] = os.environ) -> str | None:
     """Keep the programs JAX compiles between runs, in ``$XDG_CACHE_HOME/alphaalgo/jax``
     (default ``~/.cache/alphaalgo/jax``): a second ``discover`` of the same shape and preset
     starts without compiling again (a ⟨2,2,2⟩ ``discover`` to rank 7 on 2 cores: median 27.2 s
-    down to 12.2 s, ``benchmarks/bench_discover.py --jax-cache both``).  Only sets environment variables, read by JAX when it is imported here or in a
-    child process; it imports nothing.
+    down to 12.2 s, ``benchmarks/bench_discover.py --jax-cache both``).  Only sets
+    environment variables, read by JAX when it is imported here or in a child process; it
+    imports nothing.
 
     A ``JAX_COMPILATION_CACHE_DIR`` already in ``environ`` is the user's choice and is kept
     (empty turns the cache off); a folder that cannot be created leaves it off, silently.

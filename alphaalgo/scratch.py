@@ -24,6 +24,20 @@ from .tensors import Scheme, Shape
 #: rank at most the start's, after at most that many flips.
 WalkFn = Callable[[Scheme, int], Scheme]
 
+def walker(ring: str, seed: int, method: str = "auto") -> WalkFn:
+    """The walk ``improve --shape`` probes and walks halves with: ``localsearch.search``
+    over ``ring`` (the ring a scheme is held in: Z2, or Z, by lifting unless ``method``
+    says otherwise), stopping early at the best known rank of the start's shape."""
+    from . import localsearch, records
+
+    def walk(start: Scheme, flips: int) -> Scheme:
+        target = records.best_known_rank(start.shape, ring) or 0
+        return localsearch.search(start, ring=ring, method=method, max_flips=flips,
+                                  seed=seed, target_rank=target).scheme
+
+    return walk
+
+
 #: Flips of the schoolbook walk that decide whether a shape needs its halves.
 PROBE_FLIPS = 2_000_000
 #: Orbit flips of the symmetric walk on a cube whose projection is a start (about

@@ -95,8 +95,7 @@ def start_scheme(shape: tuple[int, int, int], ring: str, start: str, seed: int =
     """The scheme a run walks from: the schoolbook scheme, the merge of walked halves
     (``merged``; with ``check``, only whether the shape has halves), or the scheme
     in file ``start`` (of ``shape``, valid over the ring walked)."""
-    from alphaalgo import formats, records, scratch, tensors
-    from alphaalgo.localsearch import search
+    from alphaalgo import formats, scratch, tensors
 
     held = "Z2" if ring == "Z2" else "Z"
     if start == "schoolbook":
@@ -106,12 +105,7 @@ def start_scheme(shape: tuple[int, int, int], ring: str, start: str, seed: int =
             raise SystemExit(f"merged: ⟨{','.join(map(str, shape))}⟩ has no index of 4 or more")
         if check:
             return None
-        how = dict(method="flips") if ring == "ZT" else {}
-
-        def walk(s, flips):
-            return search(s, ring=held, max_flips=flips, seed=seed,
-                          target_rank=records.best_known_rank(s.shape, held) or 0, **how).scheme
-
+        walk = scratch.walker(held, seed, "flips" if ring == "ZT" else "auto")
         return scratch.merged_start(shape, held, walk)
     try:
         scheme = formats.read_scheme(start, ring=held).scheme

@@ -251,15 +251,9 @@ def _scratch_starts(args: argparse.Namespace, shape: tuple[int, int, int]
 
     if scratch.halves(shape) is None:
         return []
-    ring = _held(args.ring)
-    method = "flips" if args.ring == "ZT" else args.method
-    record_ring = "Z2" if args.ring == "Z2" else "Z"
+    ring = _held(args.ring)  # also the ring of the records a walk stops at
     size = shape[0] * shape[1] * shape[2]
-
-    def walk(start: tensors.Scheme, flips: int) -> tensors.Scheme:
-        target = records.best_known_rank(start.shape, record_ring) or 0
-        return localsearch.search(start, ring=ring, method=method, max_flips=flips,
-                                  seed=args.seed, target_rank=target).scheme
+    walk = scratch.walker(ring, args.seed, "flips" if args.ring == "ZT" else args.method)
 
     if scratch.probe(shape, ring, walk).rank < size:
         return []
@@ -292,7 +286,7 @@ def _scratch_starts(args: argparse.Namespace, shape: tuple[int, int, int]
             try:
                 res = localsearch.search(start, ring="Z2", lift=ring == "Z", max_flips=cube_flips,
                                          seed=args.seed, config=symmetric.search_config(start.rank),
-                                         target_rank=records.best_known_rank((n, n, n), record_ring))
+                                         target_rank=records.best_known_rank((n, n, n), ring))
             except localsearch.LiftError:
                 return tensors.naive_scheme(n, n, n, ring=ring)  # nothing lifted: no better start
             return res.scheme

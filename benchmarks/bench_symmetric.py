@@ -27,10 +27,18 @@ once, and prints one JSON line per run and a Markdown table for
   record (``records.best_known_rank``) or for 300 s (⟨2,2,2⟩ 7 and ⟨3,3,3⟩ 23
   for n = 6: a start of rank 161).
 
+``--symmetry 6`` walks schemes that are also invariant under the index
+reversal (Moosbauer & Poole's six-fold symmetry; an orbit flip is then six
+flips, and the rank moves in steps of six); ``--blocks`` chooses the fixed
+cubes (``symmetric.parse_blocks``; Moosbauer & Poole's ⟨6,6,6⟩ input file uses
+``0,1;2,3;4,5``).  ``product`` is three-fold only.
+
 examples:
   .venv/bin/python benchmarks/bench_symmetric.py --n 5 --target 93 --budget 300 --seeds 0,1,2
   .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \\
       --variants start --seeds 0
+  .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \
+      --symmetry 6 --variants start,start-long --seeds 0 --jobs 2
 """
 
 from __future__ import annotations
@@ -46,12 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_localsearch import machine  # noqa: E402
 
 
-def settings(variant: str, start_rank: int):
+def settings(variant: str, start_rank: int, symmetry: int = 3):
     from alphaalgo.localsearch import SearchConfig, symmetric
 
-    best = symmetric.search_config(start_rank)
+    best = symmetric.search_config(start_rank, symmetry)
     return {
-        "pool": SearchConfig(symmetric=True),
+        "pool": SearchConfig(symmetric=True, symmetry=symmetry),
         "pool-wide": dataclasses.replace(best, restart="pool", restart_after=30_000_000),
         "start": best,
         "start-pairs": dataclasses.replace(best, sampling="pairs"),
@@ -80,16 +88,23 @@ def product_start(n: int, seed: int):
     return tensors.kron(*parts)
 
 
-def run_one(n: int, target: int, budget: float, variant: str, seed: int) -> dict:
+def run_one(n: int, target: int, budget: float, variant: str, seed: int, symmetry: int = 3,
+            blocks: str | None = None) -> dict:
     from alphaalgo import tensors
     from alphaalgo.localsearch import search, symmetric
 
-    start = product_start(n, seed) if variant == "product" else symmetric.start(n)
+    if variant == "product":
+        start = product_start(n, seed)
+    else:
+        start = symmetric.start(n, None if blocks is None else symmetric.parse_blocks(blocks, n),
+                                symmetry)
     res = search(start, ring="Z2", target_rank=target, time_limit=budget, seed=seed,
-                 config=settings(variant, start.rank))
+                 config=settings(variant, start.rank, symmetry))
     assert tensors.verify(res.scheme, "Z2").valid and symmetric.is_cyclic_invariant(res.scheme)
+    symmetric.split(res.scheme, symmetry)  # raises unless it kept the symmetry
     when = {r: t for r, _, t in res.history}
-    return {"n": n, "variant": variant, "seed": seed, "budget_s": budget, "target": target,
+    return {"n": n, "variant": variant, "symmetry": symmetry, "blocks": blocks, "seed": seed,
+            "budget_s": budget, "target": target,
             "rank": res.scheme.rank, "reached": res.reached_target,
             "seconds_to_target": round(when[target], 1) if target in when else None,
             "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
@@ -106,16 +121,32 @@ def main() -> int:
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--variants", default="pool,pool-wide,start,start-pairs")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--symmetry", type=int, choices=(3, 6), default=3,
+                    help="3: the cyclic shift; 6: also the index reversal (default 3)")
+    ap.add_argument("--blocks", default=None,
+                    help="the fixed cubes' diagonal blocks, e.g. '0,1;2,3;4,5' (default: "
+                         "symmetric.default_blocks)")
     args = ap.parse_args()
+    if args.symmetry == 6 and "product" in args.variants.split(","):
+        raise SystemExit("--variants product is three-fold only (--symmetry 3)")
+    if args.blocks is not None:
+        from alphaalgo.localsearch import symmetric
+        try:
+            symmetric.check_blocks(symmetric.parse_blocks(args.blocks, args.n), args.n,
+                                   args.symmetry)
+        except ValueError as e:
+            raise SystemExit(f"--blocks: {e}")
     print(json.dumps({"machine": machine()}), flush=True)
     runs = [(v, int(s)) for v in args.variants.split(",") for s in args.seeds.split(",")]
     rows = []
     with cf.ProcessPoolExecutor(args.jobs) as pool:
-        futs = [pool.submit(run_one, args.n, args.target, args.budget, v, s) for v, s in runs]
+        futs = [pool.submit(run_one, args.n, args.target, args.budget, v, s, args.symmetry,
+                            args.blocks) for v, s in runs]
         for fut in cf.as_completed(futs):
             rows.append(fut.result())
             print(json.dumps(rows[-1]), flush=True)
-    print(f"\n| settings | ⟨{args.n},{args.n},{args.n}⟩ over Z2, rank reached per seed "
+    print(f"\n| settings ({args.symmetry}-fold) | ⟨{args.n},{args.n},{args.n}⟩ over Z2, rank "
+          f"reached per seed "
           f"(seconds to {args.target}) | orbit flips/s |")
     print("|---|---|---|")
     for v in args.variants.split(","):

@@ -62,6 +62,104 @@ def test_symmetric_search_reaches_known_ranks(n, target, settings):
     assert all(symmetric.is_cyclic_invariant(s) for s in r.pool)
 
 
+def _reflected(s):
+    """The scheme with ρ (the index reversal) applied to every factor."""
+    n = s.shape[0]
+    rev = np.arange(n * n)[::-1]  # entry (i, j) ↔ (n-1-i, n-1-j)
+    return s.replace(u=s.u[rev], v=s.v[rev], w=s.w[rev])
+
+
+def _sorted_terms(s):
+    return sorted(tuple(map(tuple, (c[0], c[1], c[2]))) for c in tensors.iter_columns(s))
+
+
+def _six_fold(s) -> bool:
+    """Cyclic-invariant, and ρ maps the terms (as a multiset) to themselves."""
+    return symmetric.is_cyclic_invariant(s) and _sorted_terms(_reflected(s)) == _sorted_terms(s)
+
+
+def test_reflection_is_a_symmetry_of_the_matmul_tensor():
+    """ρ (conjugation of every factor by the index reversal) maps a valid
+    scheme to a valid scheme, and reflect() is ρ on bit masks, an involution."""
+    for s in (catalog.winograd("Z2"), symmetric.start(3)):
+        assert tensors.verify(_reflected(s), "Z2").valid
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5, 6, 8):
+        for x in rng.integers(0, 2**(n * n) - 1, size=20, dtype=np.uint64):
+            bits = [(int(x) >> k) & 1 for k in range(n * n)]
+            want = sum(b << (n * n - 1 - k) for k, b in enumerate(bits))
+            assert symmetric.reflect(int(x), n) == want
+            assert symmetric.reflect(want, n) == int(x)
+
+
+@pytest.mark.parametrize("n, blocks", [(2, None), (3, None), (4, None), (5, None), (6, None),
+                                       (6, ((0, 1), (2, 3), (4, 5))), (4, ((0, 1, 2, 3),))])
+def test_six_fold_start_pairs_its_orbits(n, blocks):
+    s = symmetric.start(n, blocks, symmetry=6)
+    assert tensors.verify(s, "Z2").valid and _six_fold(s)
+    fixed, reps = symmetric.split(s, 6)
+    assert reps.shape[1] % 2 == 0 and s.rank == len(fixed) + 3 * reps.shape[1]
+    for k in range(0, reps.shape[1], 2):  # column 2k+1 is ρ of column 2k
+        assert [symmetric.reflect(int(x), n) for x in reps[:, k]] == list(map(int, reps[:, k + 1]))
+
+
+def test_six_fold_refuses_what_lacks_the_reflection():
+    with pytest.raises(ValueError, match="reversal"):
+        symmetric.start(4, ((0, 1), (2,), (3,)), symmetry=6)
+    # a cyclic-invariant ⟨3,3,3⟩ 23 has 2 fixed terms and 7 orbits: they cannot pair
+    r = search(symmetric.start(3), ring="Z2", target_rank=23, max_flips=10**8, seed=3,
+               config=symmetric.search_config(32))
+    assert r.scheme.rank == 23 and symmetric.is_cyclic_invariant(r.scheme)
+    with pytest.raises(ValueError, match="six-fold"):
+        symmetric.split(r.scheme, 6)
+    with pytest.raises(ValueError, match="symmetry must be 3 or 6"):
+        SearchConfig(symmetric=True, symmetry=4)
+
+
+def test_six_fold_drops_a_pair_that_cancels():
+    """Two copies of the orbit of a term that ρ fixes are zero mod 2: the
+    walker drops them on loading (rank −6), and the pair list skips them."""
+    start = symmetric.start(4, symmetry=6)
+    d = np.zeros(16, dtype=np.int64)
+    d[[0, 15]] = 1  # e_00 + e_33, fixed by ρ
+    e = np.zeros(16, dtype=np.int64)
+    e[[5, 10]] = 1  # e_11 + e_22
+    cols = [(d, d, e), (d, e, d), (e, d, d)] * 2
+    extra = [np.stack([c[p] for c in cols], axis=1) for p in range(3)]
+    padded = start.replace(u=np.hstack([start.u, extra[0]]), v=np.hstack([start.v, extra[1]]),
+                           w=np.hstack([start.w, extra[2]]))
+    assert padded.rank == start.rank + 6 and tensors.verify(padded, "Z2").valid
+    w = symmetric.SymmetricWalker(padded, "Z2", padded.rank + 6, seed=0, symmetry=6)
+    assert w.rank == start.rank
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.sampled_from([2, 3, 4, 5]), seed=st.integers(0, 2**32), plateau=st.integers(1, 300),
+       slack=st.integers(0, 13), chunks=st.integers(1, 5))
+def test_six_fold_moves_keep_schemes_valid_and_symmetric(n, seed, plateau, slack, chunks):
+    """Every six-fold move (paired orbit flips, reductions, cancelling pairs,
+    plus transitions) keeps the scheme valid over Z2 and invariant under the
+    shift and ρ, with its rank in steps of six from the fixed terms."""
+    start = symmetric.start(n, symmetry=6)
+    w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 12, seed, symmetry=6)
+    for _ in range(chunks):
+        w.run(499, plateau=plateau, max_rank=start.rank + slack)
+        s = w.scheme()
+        assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
+        assert _six_fold(s)
+        assert (s.rank - len(symmetric.default_blocks(n))) % 6 == 0
+
+
+def test_six_fold_search_reaches_known_ranks():
+    """⟨2,2,2⟩ 7 (1 fixed + 6) and ⟨4,4,4⟩ 49 (one block: 1 fixed + 6 · 8)."""
+    for n, blocks, target in [(2, None, 7), (4, ((0, 1, 2, 3),), 49)]:
+        start = symmetric.start(n, blocks, symmetry=6)
+        r = search(start, ring="Z2", target_rank=target, max_flips=10**8, seed=1,
+                   config=symmetric.search_config(start.rank, 6))
+        assert r.reached_target and r.scheme.rank == target
+        assert tensors.verify(r.scheme, "Z2").valid and _six_fold(r.scheme)
+
+
 def test_search_settings_are_checked():
     with pytest.raises(ValueError, match="restart must be"):
         SearchConfig(restart="pool2")
@@ -69,18 +167,22 @@ def test_search_settings_are_checked():
         SearchConfig(sampling="slots")
 
 
-def test_partner_counts_stay_consistent():
-    """The kernel's per-slot partner counts (used to draw flips by factor value)
-    match a recount after many moves."""
+@pytest.mark.parametrize("symmetry", [3, 6])
+def test_partner_counts_stay_consistent(symmetry):
+    """The kernel's pair list and per-slot partner counts (used to draw flips
+    by factor value) match a recount after many moves."""
     from alphaalgo.localsearch import flips_sym
 
-    start = symmetric.start(4)
-    w = symmetric.SymmetricWalker(start, "Z2", start.rank + 12, seed=9, sampling=1)
+    start = symmetric.start(4, symmetry=symmetry)
+    w = symmetric.SymmetricWalker(start, "Z2", start.rank + 12, seed=9, sampling=1,
+                                  symmetry=symmetry)
     for _ in range(20):
         w.run(3_000, plateau=200, max_rank=start.rank + 6)
-        deg = w.deg.copy()
-        flips_sym.rebuild_pairs(w.X, int(w.state[0]), w.pairs, w.npairs, w.deg)
+        deg, pairs = w.deg.copy(), w.pairs[:int(w.npairs[0])].copy()
+        flips_sym.rebuild_pairs(w.X, int(w.state[0]), w.pairs, w.npairs, w.deg, w.mirror)
         assert np.array_equal(deg, w.deg)
+        canon = lambda P: sorted(tuple(sorted([(p[0], p[1]), (p[2], p[3])])) for p in P.tolist())
+        assert canon(pairs) == canon(w.pairs[:int(w.npairs[0])])
 
 
 def test_same_seed_same_symmetric_walk():
@@ -106,7 +208,24 @@ def test_cli_symmetric_from_scratch_over_z_is_lifted_and_verified(tmp_path, caps
     assert rec.provenance["input"] == "schoolbook 3,3,3 (cyclic-invariant)"
 
 
+def test_cli_six_fold_from_scratch(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z", "--symmetric",
+                           "--symmetry", "6", "--target-rank", "7", "--time-limit", "60",
+                           "--quiet", "--out", str(out))
+    assert code == 0 and "six-fold" in stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 7 and tensors.verify(rec.scheme, "Z").valid
+    mod2 = rec.scheme.replace(u=rec.scheme.u % 2, v=rec.scheme.v % 2, w=rec.scheme.w % 2,
+                              ring="Z2")
+    assert _six_fold(mod2)
+    assert rec.provenance["symmetry"] == 6 and "--symmetry 6" in rec.provenance["command"]
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["--shape", "4,4,4", "--ring", "Z2", "--symmetry", "6"], "give --symmetric too"),
+    (["--shape", "4,4,4", "--ring", "Z2", "--symmetric", "--symmetry", "6", "--blocks",
+      "0,1;2;3"], "maps to blocks"),
     (["--shape", "2,2,3", "--ring", "Z2", "--symmetric"], "needs a square shape"),
     (["--shape", "3,3,3", "--ring", "ZT", "--symmetric"], "--symmetric walks over Z2"),
     (["--shape", "3,3,3", "--ring", "Z2", "--symmetric", "--blocks", "0;1"], "do not partition"),

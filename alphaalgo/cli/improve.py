@@ -50,6 +50,10 @@ Poole's symmetric flip graphs): fixed terms are cubes of sums of diagonal
 entries, one per block of --blocks, and the other terms come in orbits of
 three that are flipped together.  From scratch it starts from the schoolbook
 terms grouped that way; over Z the Z2 walk's new bests are Hensel-lifted.
+--symmetry 6 also keeps the scheme invariant under the index reversal
+i → n-1-i of every factor (Moosbauer & Poole's six-fold symmetry, which they
+used for ⟨6,6,6⟩ 153): the orbits come in pairs, the rank moves in steps of
+six, and the blocks must be mapped to blocks by the reversal.
 
 With --store PATH every result is also kept in that store (verified), and a
 search from scratch also walks from the lowest-rank scheme that one move
@@ -165,6 +169,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--symmetric", action="store_true",
                    help="walk cyclic-invariant schemes of a square shape by orbit flips "
                         "(--ring Z2, or Z by lifting)")
+    p.add_argument("--symmetry", type=int, choices=(3, 6), default=None,
+                   help="with --symmetric: 3, the cyclic shift (the default), or 6, also the "
+                        "index reversal i -> n-1-i (orbits of six)")
     p.add_argument("--blocks", default=None, metavar="B",
                    help="with --symmetric from scratch: the blocks of diagonal indices whose "
                         "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i)")
@@ -199,11 +206,12 @@ def _read_start(args: argparse.Namespace, store=None
 
         try:
             blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
+            start = symmetric.start(n, blocks, _symmetry(args))
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
-        start = symmetric.start(n, blocks)
         return (formats.SchemeRecord(f"symmetric start {n}x{n}x{n}", start,
-                                     {"source": schoolbook + " (cyclic-invariant)"}), [start])
+                                     {"source": schoolbook + (" (cyclic-invariant)" if _symmetry(args) == 3
+                                                         else " (six-fold symmetric)")}), [start])
     naive = tensors.naive_scheme(n, m, p, _held(args.ring))
     if store is not None:
         from .. import constructions
@@ -327,6 +335,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--ray-address: only with --backend ray")
     if args.backend == "ray" and args.minimize != "rank":
         raise UsageError("--backend ray runs rank searches; not with --minimize additions")
+    if args.symmetry is not None and not args.symmetric:
+        raise UsageError("--symmetry chooses the group of --symmetric; give --symmetric too")
     if args.blocks is not None and not (args.symmetric and args.file is None):
         raise UsageError("--blocks chooses the fixed terms of --symmetric from scratch "
                          "(with --shape and no FILE)")
@@ -367,8 +377,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         if args.symmetric:
             from ..localsearch import symmetric
 
-            symmetric.split(start)  # refuses a start that is not cyclic-invariant
-            config = symmetric.search_config(start.rank)
+            symmetric.split(start, _symmetry(args))  # refuses a start without the symmetry
+            config = symmetric.search_config(start.rank, _symmetry(args))
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     lifting = (args.ring == "Z" and not args.symmetric and args.method != "flips"
@@ -410,7 +420,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         field = "Z3" if args.method == "lift3" and not lift else "Z2"
         over = f"{field}, lifted to Z" if by_lifting else args.ring
         if args.symmetric:
-            over = "cyclic-invariant schemes over " + over
+            over = ("cyclic-invariant schemes over " if _symmetry(args) == 3
+                    else "six-fold symmetric schemes over ") + over
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
@@ -421,7 +432,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         "source": "alphaalgo improve", "search_ring": args.ring, "method": args.method,
         "start_rank": start.rank if result is None else result.start_rank,
         "flips": flips, "seconds": seconds,
-        "symmetric": bool(args.symmetric), "lifted": bool(lift and lifted_ok),
+        "symmetric": bool(args.symmetric),
+        "symmetry": _symmetry(args) if args.symmetric else None, "lifted": bool(lift and lifted_ok),
         "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history],
         "walk_rank": None if result is None else result.walk_rank,
         "walks": None if result is None else [
@@ -438,6 +450,11 @@ distinct Z2 schemes at each rank gives many to lift (measured in benchmarks/RESU
 ⟨3,4,4⟩ 38 in 2 of 3 seeds within 300 s against 1 of 3 with ``pool``, ⟨3,3,4⟩ 29 in 14 s
 against 260 s, ⟨3,4,5⟩ 47 in 1,248 s where ``pool`` stopped at 49; from the 75 terms of
 ⟨3,5,5⟩ its way down was slower than ``pool``'s)."""
+
+
+def _symmetry(args: argparse.Namespace) -> int:
+    """The group --symmetric keeps: 3 or 6 (--symmetry; 3 when not given)."""
+    return args.symmetry or 3
 
 
 def _organised(args: argparse.Namespace, config, stepdown: bool = False):
@@ -542,7 +559,8 @@ def _command(args: argparse.Namespace) -> str:
              "--time-limit", f"{args.time_limit:g}"]
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),
-                        ("--key", args.key), ("--blocks", args.blocks),
+                        ("--key", args.key), ("--symmetry", args.symmetry),
+                        ("--blocks", args.blocks),
                         ("--walks", args.walks), ("--walk", args.walk), ("--pool", args.pool),
                         ("--store", args.store)):
         if value is not None:

@@ -26,6 +26,17 @@ invariant (and each keeps the expanded sum unchanged mod 2):
   ``(x,y,z) + (x',y',z') → (x+x',y,z) + (x',y+y',z) + (x',y',z+z')``, a new
   orbit (rank +3).
 
+**Six-fold symmetry** (``mirror=True``; Moosbauer & Poole's "6-way"
+symmetry): the scheme is also invariant under ρ, conjugation of every factor
+by the index reversal ``i → n-1-i`` (entry ``(i, j)`` to ``(n-1-i, n-1-j)``:
+the low ``n²`` bits of a factor reversed).  ρ commutes with the shift and
+maps the tensor to itself, so the orbits of three come in pairs: columns
+``2k`` and ``2k+1`` hold ``(x, y, z)`` and ``(ρx, ρy, ρz)``.  Every move is
+made on a column and copied, through ρ, to its partner; partners never flip
+with each other; a pair is dropped whole (rank −6) when a factor is zero or
+when a column equals a rotation of its partner (the six terms are then three
+terms twice, which cancel mod 2).  The rank moves in steps of six.
+
 ``pairs: int32 (maxp, 4)`` lists the equal slots of different orbits as
 ``(r1, a, r2, b)`` and ``npairs: int64 (1,)`` their number; updated after a
 flip, rebuilt after a change of the number of orbits.
@@ -46,8 +57,61 @@ def max_pairs(cap: int) -> int:
     return max(1, slots * (slots - 1) // 2)
 
 
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_M8 = np.uint64(0x00FF00FF00FF00FF)
+_M16 = np.uint64(0x0000FFFF0000FFFF)
+_S1, _S2, _S4, _S8, _S16, _S32 = (np.uint64(k) for k in (1, 2, 4, 8, 16, 32))
+
+
 @njit(cache=True)
-def rebuild_pairs(X, orbits, pairs, npairs, deg):
+def reflect(x, nn):
+    """ρ of a factor of ``nn = n²`` bits: its low ``nn`` bits reversed."""
+    x = ((x >> _S1) & _M1) | ((x & _M1) << _S1)
+    x = ((x >> _S2) & _M2) | ((x & _M2) << _S2)
+    x = ((x >> _S4) & _M4) | ((x & _M4) << _S4)
+    x = ((x >> _S8) & _M8) | ((x & _M8) << _S8)
+    x = ((x >> _S16) & _M16) | ((x & _M16) << _S16)
+    x = (x >> _S32) | (x << _S32)
+    return x >> np.uint64(64 - nn)
+
+
+@njit(cache=True)
+def partners(r1, r2, mirror):
+    """True when columns r1 and r2 are the same orbit or (six-fold) ρ-partners."""
+    return r1 == r2 or (mirror and (r1 ^ 1) == r2)
+
+
+@njit(cache=True)
+def delete_orbit(X, orbits, r, mirror):
+    """Remove the orbit of column r (six-fold: with its partner; the last
+    orbit takes its place); return the new number of columns."""
+    if not mirror:
+        return delete(X, orbits, r)
+    k = r - (r & 1)
+    for p in range(3):
+        X[p, k] = X[p, orbits - 2]
+        X[p, k + 1] = X[p, orbits - 1]
+        X[p, orbits - 2] = 0
+        X[p, orbits - 1] = 0
+    return orbits - 2
+
+
+@njit(cache=True)
+def self_cancels(X, r):
+    """Six-fold: True when column r equals a rotation of its partner (its six
+    terms are three terms twice, zero mod 2)."""
+    q = r ^ 1
+    for s in range(3):
+        if (X[0, r] == X[s, q] and X[1, r] == X[(s + 1) % 3, q]
+                and X[2, r] == X[(s + 2) % 3, q]):
+            return True
+    return False
+
+
+@njit(cache=True)
+def rebuild_pairs(X, orbits, pairs, npairs, deg, mirror=False):
     """List every pair of equal slots of different orbits, from scratch;
     ``deg: int64 (3, cap)`` gets each slot's number of partners."""
     n = 0
@@ -56,6 +120,8 @@ def rebuild_pairs(X, orbits, pairs, npairs, deg):
         for a in range(3):
             x = X[a, r1]
             for r2 in range(r1 + 1, orbits):
+                if mirror and (r1 ^ 1) == r2:
+                    continue
                 for b in range(3):
                     if X[b, r2] == x:
                         pairs[n, 0] = r1
@@ -88,14 +154,14 @@ def _drop_pairs_of(pairs, npairs, deg, r, a):
 
 
 @njit(cache=True)
-def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a):
+def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a, mirror=False):
     """Append the pairs of slot (a, r); return True when one of them makes a
     reduction (the two terms also agree in a neighbouring position)."""
     x = X[a, r]
     n = npairs[0]
     twin = False
     for r2 in range(orbits):
-        if r2 == r:
+        if partners(r, r2, mirror):
             continue
         for b in range(3):
             if X[b, r2] == x:
@@ -114,27 +180,33 @@ def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a):
 
 
 @njit(cache=True)
-def reduce_all(X, orbits):
-    """Drop orbits with a zero factor and merge orbits with terms equal in
-    two positions until none are left; return the new number of orbits."""
+def reduce_all(X, orbits, mirror=False, nn=0):
+    """Drop orbits with a zero factor (six-fold: and pairs that cancel) and
+    merge orbits with terms equal in two positions until none are left;
+    return the new number of columns.  ``nn``: n², for ρ (six-fold only)."""
     changed = True
     while changed:
         changed = False
         r = 0
         while r < orbits:
-            if X[0, r] == 0 or X[1, r] == 0 or X[2, r] == 0:
-                orbits = delete(X, orbits, r)
+            if (X[0, r] == 0 or X[1, r] == 0 or X[2, r] == 0
+                    or (mirror and (r & 1) == 0 and self_cancels(X, r))):
+                orbits = delete_orbit(X, orbits, r, mirror)
                 changed = True
             else:
                 r += 1
         for r1 in range(orbits):
             for r2 in range(r1 + 1, orbits):
+                if mirror and (r1 ^ 1) == r2:
+                    continue
                 for a in range(3):
                     for b in range(3):
                         if (X[a, r1] == X[b, r2]
                                 and X[(a + 1) % 3, r1] == X[(b + 1) % 3, r2]):
                             X[(a + 2) % 3, r1] ^= X[(b + 2) % 3, r2]
-                            orbits = delete(X, orbits, r2)
+                            if mirror:
+                                X[(a + 2) % 3, r1 ^ 1] = reflect(X[(a + 2) % 3, r1], nn)
+                            orbits = delete_orbit(X, orbits, r2, mirror)
                             changed = True
                             break
                     if changed:
@@ -147,14 +219,17 @@ def reduce_all(X, orbits):
 
 
 @njit(cache=True)
-def plus_transition(X, orbits, cap, rng, tries=64):
+def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=0):
     """One plus transition on the terms of two random orbits; return the new
-    number of orbits (unchanged when no suitable pair was found or there is
-    no room)."""
-    if orbits < 2 or orbits >= cap:
+    number of columns (unchanged when no suitable pair was found or there is
+    no room; six-fold: the new orbit comes with its partner)."""
+    step = 2 if mirror else 1
+    if orbits < 2 * step or orbits + step > cap:
         return orbits
     for _ in range(tries):
         r1, r2 = two_terms(rng, orbits)
+        if mirror and (r1 ^ 1) == r2:
+            continue
         a = randint(rng, 3)
         b = randint(rng, 3)
         x, y, z = X[a, r1], X[(a + 1) % 3, r1], X[(a + 2) % 3, r1]
@@ -166,13 +241,18 @@ def plus_transition(X, orbits, cap, rng, tries=64):
         X[1, orbits] = y ^ y2
         X[2, orbits] = z
         X[(b + 2) % 3, r2] = z2 ^ z
-        return orbits + 1
+        if mirror:
+            X[a, r1 ^ 1] = reflect(X[a, r1], nn)
+            X[(b + 2) % 3, r2 ^ 1] = reflect(X[(b + 2) % 3, r2], nn)
+            for p in range(3):
+                X[p, orbits + 1] = reflect(X[p, orbits], nn)
+        return orbits + step
     return orbits
 
 
 @njit(cache=True)
 def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop_below, target,
-         sampling=0):
+         sampling=0, mirror=False, nn=0):
     """Random orbit flips until something happens (as :func:`.flips_z2.walk`,
     counted in orbits).
 
@@ -210,10 +290,10 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         if total == 0 or since >= plateau:
             new = orbits
             if orbits < max_orbits:
-                new = plus_transition(X, orbits, min(cap, max_orbits), rng)
+                new = plus_transition(X, orbits, min(cap, max_orbits), rng, 64, mirror, nn)
             if new != orbits:
-                orbits = reduce_all(X, new)
-                rebuild_pairs(X, orbits, pairs, npairs, deg)
+                orbits = reduce_all(X, new, mirror, nn)
+                rebuild_pairs(X, orbits, pairs, npairs, deg, mirror)
                 since = 0
                 continue
             if total == 0:
@@ -234,18 +314,27 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         X[c2, r2] ^= X[(a + 2) % 3, r1]
         flips += 1
         since += 1
-        if X[c1, r1] == 0 or X[c2, r2] == 0:
-            orbits = reduce_all(X, orbits)
-            rebuild_pairs(X, orbits, pairs, npairs, deg)
+        if mirror:
+            X[c1, r1 ^ 1] = reflect(X[c1, r1], nn)
+            X[c2, r2 ^ 1] = reflect(X[c2, r2], nn)
+        if (X[c1, r1] == 0 or X[c2, r2] == 0
+                or (mirror and (self_cancels(X, r1) or self_cancels(X, r2)))):
+            orbits = reduce_all(X, orbits, mirror, nn)
+            rebuild_pairs(X, orbits, pairs, npairs, deg, mirror)
             since = 0
             continue
         _drop_pairs_of(pairs, npairs, deg, r1, c1)
-        twin1 = _add_pairs_of(X, orbits, pairs, npairs, deg, r1, c1)
+        twin1 = _add_pairs_of(X, orbits, pairs, npairs, deg, r1, c1, mirror)
         _drop_pairs_of(pairs, npairs, deg, r2, c2)
-        twin2 = _add_pairs_of(X, orbits, pairs, npairs, deg, r2, c2)
+        twin2 = _add_pairs_of(X, orbits, pairs, npairs, deg, r2, c2, mirror)
+        if mirror:
+            _drop_pairs_of(pairs, npairs, deg, r1 ^ 1, c1)
+            twin1 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r1 ^ 1, c1, mirror)
+            _drop_pairs_of(pairs, npairs, deg, r2 ^ 1, c2)
+            twin2 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r2 ^ 1, c2, mirror)
         if twin1 or twin2:
-            orbits = reduce_all(X, orbits)
-            rebuild_pairs(X, orbits, pairs, npairs, deg)
+            orbits = reduce_all(X, orbits, mirror, nn)
+            rebuild_pairs(X, orbits, pairs, npairs, deg, mirror)
             since = 0
     state[0] = orbits
     state[1] = since

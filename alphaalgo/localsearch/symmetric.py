@@ -9,6 +9,12 @@ partition of ``0..n-1`` (for ⟨5,5,5⟩ they used the blocks {1,5}, {2,4}, {3})
 they are kept as they are and only the orbits are walked
 (:mod:`.flips_sym`).  Walks are over Z2; the search lifts to Z by Hensel
 lifting like the plain Z2 walk.
+
+With ``symmetry=6`` the schemes are also invariant under ρ, the conjugation
+of every factor by the index reversal ``i → n-1-i`` (Moosbauer & Poole's
+"6-way" symmetry, with which they reached ⟨6,6,6⟩ 153): the blocks must be
+mapped to blocks by the reversal, and the orbits come in ρ-pairs, so the
+rank moves in steps of six.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from .rng import make_rng
 from .walk import SearchConfig
 
 Blocks = tuple[tuple[int, ...], ...]
+
+#: The symmetries a walk can keep: 3 (the cyclic shift) or 6 (shift and ρ).
+SYMMETRIES = (3, 6)
 
 
 def default_blocks(n: int) -> Blocks:
@@ -46,12 +55,29 @@ def parse_blocks(text: str, n: int) -> Blocks:
     return blocks
 
 
-def check_blocks(blocks: Sequence[Sequence[int]], n: int) -> None:
-    """``ValueError`` unless ``blocks`` partition ``0..n-1``."""
+def check_blocks(blocks: Sequence[Sequence[int]], n: int, symmetry: int = 3) -> None:
+    """``ValueError`` unless ``blocks`` partition ``0..n-1`` (and, for
+    ``symmetry=6``, the reversal ``i → n-1-i`` maps each block to a block)."""
     flat = sorted(i for b in blocks for i in b)
     if flat != list(range(n)) or any(len(b) == 0 for b in blocks):
         raise ValueError(f"the blocks {list(map(list, blocks))} do not partition the diagonal "
                          f"indices 0..{n - 1}")
+    _check_symmetry(symmetry)
+    if symmetry == 6:
+        sets = {frozenset(b) for b in blocks}
+        if any(frozenset(n - 1 - i for i in b) not in sets for b in blocks):
+            raise ValueError(f"six-fold symmetry needs blocks that the reversal i → {n - 1}-i "
+                             f"maps to blocks, got {list(map(list, blocks))}")
+
+
+def _check_symmetry(symmetry: int) -> None:
+    if symmetry not in SYMMETRIES:
+        raise ValueError(f"symmetry must be 3 or 6, got {symmetry}")
+
+
+def reflect(x: int, n: int) -> int:
+    """ρ of a factor bit mask of ⟨n,n,n⟩: entry (i, j) to (n-1-i, n-1-j)."""
+    return int(flips_sym.reflect(np.uint64(x), n * n))
 
 
 def _unit(n: int, i: int, j: int) -> int:
@@ -63,14 +89,15 @@ def _diagonal(n: int, block: Sequence[int]) -> int:
     return sum(_unit(n, i, i) for i in block)
 
 
-def start(n: int, blocks: Blocks | None = None) -> Scheme:
+def start(n: int, blocks: Blocks | None = None, symmetry: int = 3) -> Scheme:
     """A cyclic-invariant scheme of ⟨n,n,n⟩ over Z2 to walk from: the cubes of
     the blocks' diagonal sums, plus the schoolbook terms off the diagonal
     and the cubes' own cross terms, grouped in orbits.  Rank
     ``n³ - n + len(blocks) + Σ |B|(|B|²-1)`` (over Z2 the cross terms of a
-    cube are added back, since the fixed cubes must be cancelled)."""
+    cube are added back, since the fixed cubes must be cancelled).  With
+    ``symmetry=6`` the same terms, whose orbits then pair up under ρ."""
     blocks = default_blocks(n) if blocks is None else tuple(map(tuple, blocks))
-    check_blocks(blocks, n)
+    check_blocks(blocks, n, symmetry)
     fixed = [_diagonal(n, b) for b in blocks]
     reps: list[tuple[int, int, int]] = []
     for i, j, k in itertools.product(range(n), repeat=3):
@@ -98,9 +125,13 @@ def expand(n: int, fixed: Sequence[int], X: np.ndarray, orbits: int) -> Scheme:
     return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=(n, n, n))
 
 
-def split(scheme: Scheme) -> tuple[list[int], np.ndarray]:
+def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[int], np.ndarray]:
     """``(fixed factors, representatives uint64 (3, orbits))`` of a
-    cyclic-invariant scheme (read mod 2); ``ValueError`` when it is not one."""
+    cyclic-invariant scheme (read mod 2); ``ValueError`` when it is not one.
+    With ``symmetry=6`` the representatives come in ρ-pairs (columns ``2k``
+    and ``2k+1``, the second ρ of the first), and ``ValueError`` unless the
+    scheme is invariant under ρ with no orbit its own image."""
+    _check_symmetry(symmetry)
     n = _square(scheme)
     X = packing.pack_z2(scheme, scheme.rank)
     terms = [tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank)]
@@ -121,7 +152,34 @@ def split(scheme: Scheme) -> tuple[list[int], np.ndarray]:
             if rest[rot] == 0:
                 del rest[rot]
         reps.append(t)
+    if symmetry == 6:
+        reps = _pair_up(n, fixed, reps)
     return fixed, np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
+
+
+def _pair_up(n: int, fixed: list[int], reps: list[tuple[int, int, int]]
+             ) -> list[tuple[int, int, int]]:
+    """The orbits' representatives ordered in ρ-pairs (see :func:`split`)."""
+    if sorted(fixed) != sorted(reflect(f, n) for f in fixed):
+        raise ValueError("the scheme's fixed terms are not invariant under the index "
+                         "reversal (six-fold symmetry)")
+    where: dict[tuple[int, int, int], list[int]] = {}
+    for k, t in enumerate(reps):
+        for s in range(3):
+            where.setdefault((t[s], t[(s + 1) % 3], t[(s + 2) % 3]), []).append(k)
+    used = [False] * len(reps)
+    out: list[tuple[int, int, int]] = []
+    for k, t in enumerate(reps):
+        if used[k]:
+            continue
+        image = tuple(reflect(x, n) for x in t)
+        mates = [q for q in where.get(image, []) if not used[q] and q != k]
+        if not mates:
+            raise ValueError("the scheme is not invariant under the index reversal with its "
+                             "orbits in pairs (six-fold symmetry)")
+        used[k] = used[mates[0]] = True
+        out += [t, image]
+    return out
 
 
 def is_cyclic_invariant(scheme: Scheme) -> bool:
@@ -136,15 +194,17 @@ def is_cyclic_invariant(scheme: Scheme) -> bool:
     return sorted(cols) == sorted(rotated)
 
 
-def search_config(start_rank: int) -> SearchConfig:
+def search_config(start_rank: int, symmetry: int = 3) -> SearchConfig:
     """The walk settings for symmetric searches, chosen by measurement on
     ⟨5,5,5⟩ (benchmarks/RESULTS.md): independent runs from the start, each
     ended after 3.3·10⁷ orbit flips without a new best of its own; a plus
     transition after 16,667 orbit flips without a reduction, up to a third of
     the start's rank above the run's best; flips drawn uniformly by factor
-    value.  (Moosbauer & Poole's settings, counted in orbit flips.)"""
+    value.  (Moosbauer & Poole's settings, counted in orbit flips.)  The
+    same for ``symmetry=6``, where an orbit flip is six flips."""
     return SearchConfig(symmetric=True, plateau=16_667, plus_slack=max(3, start_rank // 3),
-                        restart="start", restart_after=33_000_000, sampling="values")
+                        restart="start", restart_after=33_000_000, sampling="values",
+                        symmetry=symmetry)
 
 
 def _square(scheme: Scheme) -> int:
@@ -163,16 +223,19 @@ class SymmetricWalker:
     """
 
     def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int,
-                 sampling: int = 0) -> None:
-        """``sampling``: 0 uniform pairs, 1 uniform factor values (:func:`.flips_sym.walk`)."""
+                 sampling: int = 0, symmetry: int = 3) -> None:
+        """``sampling``: 0 uniform pairs, 1 uniform factor values
+        (:func:`.flips_sym.walk`); ``symmetry``: 3 or 6 (see the module)."""
         if ring != "Z2":
             raise ValueError("symmetric walks are over Z2 (use lifting for Z)")
         packing.check_searchable(scheme, "Z2")
         self.ring = ring
         self.like = scheme
         self.n = _square(scheme)
-        self.fixed, reps = split(scheme)
-        self.cap = max(int(cap) // 3 + 2, reps.shape[1] + 2)
+        self.fixed, reps = split(scheme, symmetry)
+        self.mirror = symmetry == 6
+        self.step = 2 if self.mirror else 1  # columns per orbit of the group
+        self.cap = max(int(cap) // 3 + 2 * self.step, reps.shape[1] + 2 * self.step)
         self.rng = make_rng(seed)
         self.state = np.zeros(2, dtype=np.int64)
         self.pairs = np.zeros((flips_sym.max_pairs(self.cap), 4), dtype=np.int32)
@@ -181,16 +244,16 @@ class SymmetricWalker:
         self.sampling = sampling
         self.X = np.zeros((3, self.cap), dtype=np.uint64)
         self.X[:, :reps.shape[1]] = reps
-        orbits = flips_sym.reduce_all(self.X, reps.shape[1])
-        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg)
+        orbits = flips_sym.reduce_all(self.X, reps.shape[1], self.mirror, self.n * self.n)
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg, self.mirror)
         self.state[:] = (orbits, 0)
 
     def _terms(self, orbits: int) -> int:
         return len(self.fixed) + 3 * orbits
 
     def _orbits_below(self, rank: int) -> int:
-        """Orbits o with terms(o) < rank iff o < this."""
-        return -(-(rank - len(self.fixed)) // 3)
+        """Columns o (a multiple of the step) with terms(o) < rank iff o < this."""
+        return -(-(rank - len(self.fixed)) // (3 * self.step)) * self.step
 
     @property
     def rank(self) -> int:
@@ -203,7 +266,7 @@ class SymmetricWalker:
         X, rank = snap
         self.X[...] = X
         orbits = (rank - len(self.fixed)) // 3
-        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg)
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg, self.mirror)
         self.state[:] = (orbits, 0)
 
     def unpack(self, snap: tuple[np.ndarray, int]) -> Scheme:
@@ -221,5 +284,6 @@ class SymmetricWalker:
         flips, code = flips_sym.walk(self.X, self.state, self.pairs, self.npairs, self.deg, self.rng,
                                      int(max_flips), int(plateau),
                                      self._orbits_below(max_rank),
-                                     self._orbits_below(stop_below), int(t), self.sampling)
+                                     self._orbits_below(stop_below), int(t), self.sampling,
+                                     self.mirror, self.n * self.n)
         return int(flips), int(code)

@@ -63,6 +63,8 @@ class SearchConfig:
       symmetric: walk only cyclic-invariant schemes of ⟨n,n,n⟩ by orbit flips
         (:mod:`.symmetric`; over Z2, lifted for Z); the start must be
         cyclic-invariant.
+      symmetry: with ``symmetric``, 3 (the cyclic shift) or 6 (also the
+        index reversal ρ; :mod:`.symmetric`); the start must have it.
       sandwich: at every restart (``"pool"``, ``"start"``), put the scheme under a
         random symmetry of the matmul tensor with this many elementary matrices
         per mode (:func:`.moves.sandwich`; 0: never).
@@ -87,6 +89,7 @@ class SearchConfig:
     bound: int = 1
     dependent: bool = False
     symmetric: bool = False
+    symmetry: int = 3
     restart: str = "pool"
     sampling: str = "pairs"
     sandwich: int = 0
@@ -104,6 +107,8 @@ class SearchConfig:
         for name in ("plateau", "restart_after", "pool_size", "chunk", "bound"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer")
+        if self.symmetry not in (3, 6):
+            raise ValueError(f"symmetry must be 3 or 6, got {self.symmetry}")
         if self.plus_slack < 0:
             raise ValueError("plus_slack must be ≥ 0")
         if self.sandwich < 0 or self.split < 0:
@@ -334,7 +339,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
 
         def make_walker(walker_seed: int):
             return SymmetricWalker(walk_start, walk_ring, cap, walker_seed,
-                                   sampling=SAMPLINGS.index(cfg.sampling))
+                                   sampling=SAMPLINGS.index(cfg.sampling),
+                                   symmetry=cfg.symmetry)
     else:
         def make_walker(walker_seed: int):
             return Walker(walk_start, walk_ring, cap, walker_seed, cfg.bound, cfg.dependent)

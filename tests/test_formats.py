@@ -96,6 +96,49 @@ def test_text_shape_override_and_rational(tmp_path):
     assert s.factors()[0][0, 0] == Fraction(1, 2)
 
 
+_COEF = st.sampled_from(["", "2*", "1/2*", "3/4*", "0*", "10*"])
+_SIGN = st.sampled_from(["", "+", "-"])
+
+
+@st.composite
+def _product_line(draw):
+    """A product line in the plain form the project writes, sometimes with what
+    the fast path must leave to the parser: a repeated variable, a zero
+    coefficient, a factor of the wrong matrix, a wide index, a space."""
+    parts = []
+    for letter in draw(st.sampled_from(["abc", "abc", "abc", "aba", "bac"])):
+        terms = []
+        for k in range(draw(st.integers(1, 4))):
+            sign = draw(_SIGN) if k == 0 else draw(st.sampled_from("+-"))
+            i, j = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+            var = f"{letter}_{i}_{j}" if draw(st.booleans()) and k == 0 else f"{letter}{i}{j}"
+            terms.append(f"{sign}{draw(_COEF)}{var}")
+        parts.append("(" + "".join(terms) + ")")
+    sep = draw(st.sampled_from(["*", "*", "*", " * "]))
+    return sep.join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=_product_line())
+def test_the_fast_path_reads_every_line_as_the_parser_does(line):
+    """parse_line's fast path for the project's own form gives the parser's
+    forms, or the parser's error, on every line."""
+    from alphaalgo.formats import notation
+
+    fast = notation._plain_line(line)
+    try:
+        value = notation._Parser(line).parse()
+    except ValueError:
+        assert fast is None
+        with pytest.raises(ValueError):
+            notation.parse_line(line)
+        return
+    if fast is not None:  # taken only where the parser reads the same forms
+        forms = [dict(value.forms[f].coefs) for f in range(3)]
+        forms[2] = {k: v * value.scalar for k, v in forms[2].items()}
+        assert fast == forms
+
+
 # ------------------------------------------------------------- the safe loader
 class _RunsCommand:
     def __init__(self, marker: str):

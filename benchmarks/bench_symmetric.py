@@ -89,8 +89,8 @@ def product_start(n: int, seed: int):
 
 
 def run_one(n: int, target: int, budget: float, variant: str, seed: int, symmetry: int = 3,
-            blocks: str | None = None) -> dict:
-    from alphaalgo import tensors
+            blocks: str | None = None, out: str | None = None) -> dict:
+    from alphaalgo import formats, tensors
     from alphaalgo.localsearch import search, symmetric
 
     if variant == "product":
@@ -102,13 +102,20 @@ def run_one(n: int, target: int, budget: float, variant: str, seed: int, symmetr
                  config=settings(variant, start.rank, symmetry))
     assert tensors.verify(res.scheme, "Z2").valid and symmetric.is_cyclic_invariant(res.scheme)
     symmetric.split(res.scheme, symmetry)  # raises unless it kept the symmetry
+    saved = None
+    if out is not None:
+        saved = str(Path(out) / f"{n}x{n}x{n}-{symmetry}fold-{variant}-seed{seed}-r{res.scheme.rank}.json")
+        formats.write_schemes(saved, [formats.SchemeRecord(
+            f"{n}x{n}x{n} {symmetry}-fold", res.scheme,
+            {"source": "benchmarks/bench_symmetric.py", "variant": variant, "seed": seed,
+             "symmetry": symmetry, "blocks": blocks, "budget_s": budget})])
     when = {r: t for r, _, t in res.history}
     return {"n": n, "variant": variant, "symmetry": symmetry, "blocks": blocks, "seed": seed,
             "budget_s": budget, "target": target,
             "rank": res.scheme.rank, "reached": res.reached_target,
             "seconds_to_target": round(when[target], 1) if target in when else None,
             "flips": res.flips, "flips_per_s": round(res.flips / max(res.seconds, 1e-9)),
-            "restarts": res.restarts, "start_rank": start.rank,
+            "restarts": res.restarts, "start_rank": start.rank, "saved": saved,
             "history": [[r, round(t, 1)] for r, _, t in res.history]}
 
 
@@ -126,7 +133,11 @@ def main() -> int:
     ap.add_argument("--blocks", default=None,
                     help="the fixed cubes' diagonal blocks, e.g. '0,1;2,3;4,5' (default: "
                          "symmetric.default_blocks)")
+    ap.add_argument("--out", default=None, metavar="DIR",
+                    help="write each run's best scheme (verified, .json) into this folder")
     args = ap.parse_args()
+    if args.out is not None:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.symmetry == 6 and "product" in args.variants.split(","):
         raise SystemExit("--variants product is three-fold only (--symmetry 3)")
     if args.blocks is not None:
@@ -141,7 +152,7 @@ def main() -> int:
     rows = []
     with cf.ProcessPoolExecutor(args.jobs) as pool:
         futs = [pool.submit(run_one, args.n, args.target, args.budget, v, s, args.symmetry,
-                            args.blocks) for v, s in runs]
+                            args.blocks, args.out) for v, s in runs]
         for fut in cf.as_completed(futs):
             rows.append(fut.result())
             print(json.dumps(rows[-1]), flush=True)

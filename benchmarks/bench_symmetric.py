@@ -104,7 +104,8 @@ def run_one(n: int, target: int, budget: float, variant: str, seed: int, symmetr
     symmetric.split(res.scheme, symmetry)  # raises unless it kept the symmetry
     saved = None
     if out is not None:
-        saved = str(Path(out) / f"{n}x{n}x{n}-{symmetry}fold-{variant}-seed{seed}-r{res.scheme.rank}.json")
+        name = f"{n}x{n}x{n}-{symmetry}fold-{variant}-seed{seed}-r{res.scheme.rank}.json"
+        saved = str(Path(out) / name)
         formats.write_schemes(saved, [formats.SchemeRecord(
             f"{n}x{n}x{n} {symmetry}-fold", res.scheme,
             {"source": "benchmarks/bench_symmetric.py", "variant": variant, "seed": seed,

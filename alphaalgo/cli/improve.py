@@ -209,9 +209,9 @@ def _read_start(args: argparse.Namespace, store=None
             start = symmetric.start(n, blocks, _symmetry(args))
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
+        kind = "cyclic-invariant" if _symmetry(args) == 3 else "six-fold symmetric"
         return (formats.SchemeRecord(f"symmetric start {n}x{n}x{n}", start,
-                                     {"source": schoolbook + (" (cyclic-invariant)" if _symmetry(args) == 3
-                                                         else " (six-fold symmetric)")}), [start])
+                                     {"source": f"{schoolbook} ({kind})"}), [start])
     naive = tensors.naive_scheme(n, m, p, _held(args.ring))
     if store is not None:
         from .. import constructions

@@ -77,7 +77,7 @@ def reflect(x, nn):
     return x >> np.uint64(64 - nn)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def partners(r1, r2, mirror):
     """True when columns r1 and r2 are the same orbit or (six-fold) ρ-partners."""
     return r1 == r2 or (mirror and (r1 ^ 1) == r2)
@@ -120,7 +120,7 @@ def rebuild_pairs(X, orbits, pairs, npairs, deg, mirror=False):
         for a in range(3):
             x = X[a, r1]
             for r2 in range(r1 + 1, orbits):
-                if mirror and (r1 ^ 1) == r2:
+                if partners(r1, r2, mirror):
                     continue
                 for b in range(3):
                     if X[b, r2] == x:
@@ -197,7 +197,7 @@ def reduce_all(X, orbits, mirror=False, nn=0):
                 r += 1
         for r1 in range(orbits):
             for r2 in range(r1 + 1, orbits):
-                if mirror and (r1 ^ 1) == r2:
+                if partners(r1, r2, mirror):
                     continue
                 for a in range(3):
                     for b in range(3):
@@ -228,7 +228,7 @@ def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=0):
         return orbits
     for _ in range(tries):
         r1, r2 = two_terms(rng, orbits)
-        if mirror and (r1 ^ 1) == r2:
+        if partners(r1, r2, mirror):
             continue
         a = randint(rng, 3)
         b = randint(rng, 3)

@@ -24,6 +24,7 @@ from .tensors import Scheme, Shape
 #: rank at most the start's, after at most that many flips.
 WalkFn = Callable[[Scheme, int], Scheme]
 
+
 def walker(ring: str, seed: int, method: str = "auto") -> WalkFn:
     """The walk ``improve --shape`` probes and walks halves with: ``localsearch.search``
     over ``ring`` (the ring a scheme is held in: Z2, or Z, by lifting unless ``method``

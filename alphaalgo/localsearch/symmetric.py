@@ -28,12 +28,9 @@ from .. import tensors
 from ..tensors import Scheme
 from . import flips_sym, packing
 from .rng import make_rng
-from .walk import SearchConfig
+from .walk import SearchConfig, check_symmetry
 
 Blocks = tuple[tuple[int, ...], ...]
-
-#: The symmetries a walk can keep: 3 (the cyclic shift) or 6 (shift and ρ).
-SYMMETRIES = (3, 6)
 
 
 def default_blocks(n: int) -> Blocks:
@@ -62,17 +59,12 @@ def check_blocks(blocks: Sequence[Sequence[int]], n: int, symmetry: int = 3) -> 
     if flat != list(range(n)) or any(len(b) == 0 for b in blocks):
         raise ValueError(f"the blocks {list(map(list, blocks))} do not partition the diagonal "
                          f"indices 0..{n - 1}")
-    _check_symmetry(symmetry)
+    check_symmetry(symmetry)
     if symmetry == 6:
         sets = {frozenset(b) for b in blocks}
         if any(frozenset(n - 1 - i for i in b) not in sets for b in blocks):
             raise ValueError(f"six-fold symmetry needs blocks that the reversal i → {n - 1}-i "
                              f"maps to blocks, got {list(map(list, blocks))}")
-
-
-def _check_symmetry(symmetry: int) -> None:
-    if symmetry not in SYMMETRIES:
-        raise ValueError(f"symmetry must be 3 or 6, got {symmetry}")
 
 
 def reflect(x: int, n: int) -> int:
@@ -131,7 +123,7 @@ def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[int], np.ndarray]:
     With ``symmetry=6`` the representatives come in ρ-pairs (columns ``2k``
     and ``2k+1``, the second ρ of the first), and ``ValueError`` unless the
     scheme is invariant under ρ with no orbit its own image."""
-    _check_symmetry(symmetry)
+    check_symmetry(symmetry)
     n = _square(scheme)
     X = packing.pack_z2(scheme, scheme.rank)
     terms = [tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank)]

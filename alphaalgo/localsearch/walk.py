@@ -24,6 +24,14 @@ from .rng import make_rng
 
 SAMPLINGS = ("pairs", "values")
 RESTARTS = ("pool", "start", "stepdown", "population")
+#: The groups a symmetric walk keeps: 3 (the cyclic shift) or 6 (also ρ; :mod:`.symmetric`).
+SYMMETRIES = (3, 6)
+
+
+def check_symmetry(symmetry: int) -> None:
+    """``ValueError`` unless ``symmetry`` is one of :data:`SYMMETRIES`."""
+    if symmetry not in SYMMETRIES:
+        raise ValueError(f"symmetry must be 3 or 6, got {symmetry}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,8 +115,7 @@ class SearchConfig:
         for name in ("plateau", "restart_after", "pool_size", "chunk", "bound"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer")
-        if self.symmetry not in (3, 6):
-            raise ValueError(f"symmetry must be 3 or 6, got {self.symmetry}")
+        check_symmetry(self.symmetry)
         if self.plus_slack < 0:
             raise ValueError("plus_slack must be ≥ 0")
         if self.sandwich < 0 or self.split < 0:

@@ -33,12 +33,19 @@ flips, and the rank moves in steps of six); ``--blocks`` chooses the fixed
 cubes (``symmetric.parse_blocks``; Moosbauer & Poole's ⟨6,6,6⟩ input file uses
 ``0,1;2,3;4,5``).  ``product`` is three-fold only.
 
+``--symmetry 2`` walks schemes invariant under the index reversal alone, which
+every shape has: ``--shape n,m,p`` (instead of ``--n``), and ``--blocks`` gives
+the fixed terms' entries (``symmetric.parse_fixed``, e.g. ``0.0,3.3/0.2,3.2/2.0,2.3``
+for ⟨4,4,5⟩; default none).
+
 examples:
   .venv/bin/python benchmarks/bench_symmetric.py --n 5 --target 93 --budget 300 --seeds 0,1,2
   .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \\
       --variants start --seeds 0
   .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \
       --symmetry 6 --variants start,start-long --seeds 0 --jobs 2
+  .venv/bin/python benchmarks/bench_symmetric.py --symmetry 2 --shape 4,4,5 --target 60 \
+      --budget 1800 --variants start,pool-wide --seeds 0,1
 """
 
 from __future__ import annotations
@@ -88,30 +95,43 @@ def product_start(n: int, seed: int):
     return tensors.kron(*parts)
 
 
-def run_one(n: int, target: int, budget: float, variant: str, seed: int, symmetry: int = 3,
-            blocks: str | None = None, out: str | None = None) -> dict:
+def symmetric_start(shape: tuple[int, int, int], symmetry: int, blocks: str | None):
+    """The start of a symmetric walk: ``symmetric.start`` (3, 6; square) or
+    ``symmetric.mirror_start`` (2, any shape), ``blocks`` as ``improve --blocks``."""
+    from alphaalgo.localsearch import symmetric
+
+    if symmetry == 2:
+        return symmetric.mirror_start(shape, () if blocks is None
+                                      else symmetric.parse_fixed(blocks, shape))
+    n = shape[0]
+    return symmetric.start(n, None if blocks is None else symmetric.parse_blocks(blocks, n),
+                           symmetry)
+
+
+def run_one(shape: tuple[int, int, int], target: int, budget: float, variant: str, seed: int,
+            symmetry: int = 3, blocks: str | None = None, out: str | None = None) -> dict:
     from alphaalgo import formats, tensors
     from alphaalgo.localsearch import search, symmetric
 
-    if variant == "product":
-        start = product_start(n, seed)
-    else:
-        start = symmetric.start(n, None if blocks is None else symmetric.parse_blocks(blocks, n),
-                                symmetry)
+    n = shape[0]
+    start = product_start(n, seed) if variant == "product" else symmetric_start(shape, symmetry,
+                                                                                 blocks)
     res = search(start, ring="Z2", target_rank=target, time_limit=budget, seed=seed,
                  config=settings(variant, start.rank, symmetry))
-    assert tensors.verify(res.scheme, "Z2").valid and symmetric.is_cyclic_invariant(res.scheme)
+    assert tensors.verify(res.scheme, "Z2").valid
     symmetric.split(res.scheme, symmetry)  # raises unless it kept the symmetry
+    name = "x".join(map(str, shape))
     saved = None
     if out is not None:
-        name = f"{n}x{n}x{n}-{symmetry}fold-{variant}-seed{seed}-r{res.scheme.rank}.json"
-        saved = str(Path(out) / name)
+        saved = str(Path(out) / f"{name}-{symmetry}fold-{variant}-seed{seed}-"
+                                f"r{res.scheme.rank}.json")
         formats.write_schemes(saved, [formats.SchemeRecord(
-            f"{n}x{n}x{n} {symmetry}-fold", res.scheme,
+            f"{name} {symmetry}-fold", res.scheme,
             {"source": "benchmarks/bench_symmetric.py", "variant": variant, "seed": seed,
              "symmetry": symmetry, "blocks": blocks, "budget_s": budget})])
     when = {r: t for r, _, t in res.history}
-    return {"n": n, "variant": variant, "symmetry": symmetry, "blocks": blocks, "seed": seed,
+    return {"shape": list(shape), "variant": variant, "symmetry": symmetry, "blocks": blocks,
+            "seed": seed,
             "budget_s": budget, "target": target,
             "rank": res.scheme.rank, "reached": res.reached_target,
             "seconds_to_target": round(when[target], 1) if target in when else None,
@@ -123,41 +143,45 @@ def run_one(n: int, target: int, budget: float, variant: str, seed: int, symmetr
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--n", type=int, default=5, help="the square shape ⟨n,n,n⟩ (default 5)")
+    ap.add_argument("--shape", default=None, metavar="N,M,P",
+                    help="with --symmetry 2: any shape (instead of --n)")
     ap.add_argument("--target", type=int, default=93)
     ap.add_argument("--budget", type=float, default=300.0)
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--variants", default="pool,pool-wide,start,start-pairs")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--symmetry", type=int, choices=(3, 6), default=3,
-                    help="3: the cyclic shift; 6: also the index reversal (default 3)")
+    ap.add_argument("--symmetry", type=int, choices=(2, 3, 6), default=3,
+                    help="3: the cyclic shift; 6: also the index reversal; 2: the reversal "
+                         "alone, any shape (default 3)")
     ap.add_argument("--blocks", default=None,
                     help="the fixed cubes' diagonal blocks, e.g. '0,1;2,3;4,5' (default: "
-                         "symmetric.default_blocks)")
+                         "symmetric.default_blocks); --symmetry 2: the fixed terms' entries")
     ap.add_argument("--out", default=None, metavar="DIR",
                     help="write each run's best scheme (verified, .json) into this folder")
     args = ap.parse_args()
     if args.out is not None:
         Path(args.out).mkdir(parents=True, exist_ok=True)
-    if args.symmetry == 6 and "product" in args.variants.split(","):
+    if args.symmetry != 3 and "product" in args.variants.split(","):
         raise SystemExit("--variants product is three-fold only (--symmetry 3)")
-    if args.blocks is not None:
-        from alphaalgo.localsearch import symmetric
-        try:
-            symmetric.check_blocks(symmetric.parse_blocks(args.blocks, args.n), args.n,
-                                   args.symmetry)
-        except ValueError as e:
-            raise SystemExit(f"--blocks: {e}")
+    if args.shape is not None and args.symmetry != 2:
+        raise SystemExit("--shape is for --symmetry 2 (the cyclic walks take --n)")
+    shape = (tuple(int(x) for x in args.shape.split(",")) if args.shape
+             else (args.n, args.n, args.n))
+    try:
+        symmetric_start(shape, args.symmetry, args.blocks)
+    except ValueError as e:
+        raise SystemExit(f"--blocks: {e}")
     print(json.dumps({"machine": machine()}), flush=True)
     runs = [(v, int(s)) for v in args.variants.split(",") for s in args.seeds.split(",")]
     rows = []
     with cf.ProcessPoolExecutor(args.jobs) as pool:
-        futs = [pool.submit(run_one, args.n, args.target, args.budget, v, s, args.symmetry,
+        futs = [pool.submit(run_one, shape, args.target, args.budget, v, s, args.symmetry,
                             args.blocks, args.out) for v, s in runs]
         for fut in cf.as_completed(futs):
             rows.append(fut.result())
             print(json.dumps(rows[-1]), flush=True)
-    print(f"\n| settings ({args.symmetry}-fold) | ⟨{args.n},{args.n},{args.n}⟩ over Z2, rank "
+    print(f"\n| settings ({args.symmetry}-fold) | ⟨{','.join(map(str, shape))}⟩ over Z2, rank "
           f"reached per seed "
           f"(seconds to {args.target}) | orbit flips/s |")
     print("|---|---|---|")

@@ -63,10 +63,9 @@ def test_symmetric_search_reaches_known_ranks(n, target, settings):
 
 
 def _reflected(s):
-    """The scheme with ρ (the index reversal) applied to every factor."""
-    n = s.shape[0]
-    rev = np.arange(n * n)[::-1]  # entry (i, j) ↔ (n-1-i, n-1-j)
-    return s.replace(u=s.u[rev], v=s.v[rev], w=s.w[rev])
+    """The scheme with ρ (the index reversal) applied to every factor: entry
+    (i, j) of an r×c factor to (r-1-i, c-1-j), row-major, so the rows reversed."""
+    return s.replace(u=s.u[::-1], v=s.v[::-1], w=s.w[::-1])
 
 
 def _sorted_terms(s):
@@ -88,8 +87,8 @@ def test_reflection_is_a_symmetry_of_the_matmul_tensor():
         for x in rng.integers(0, 2**(n * n) - 1, size=20, dtype=np.uint64):
             bits = [(int(x) >> k) & 1 for k in range(n * n)]
             want = sum(b << (n * n - 1 - k) for k, b in enumerate(bits))
-            assert symmetric.reflect(int(x), n) == want
-            assert symmetric.reflect(want, n) == int(x)
+            assert symmetric.reflect(int(x), n * n) == want
+            assert symmetric.reflect(want, n * n) == int(x)
 
 
 @pytest.mark.parametrize("n, blocks", [(2, None), (3, None), (4, None), (5, None), (6, None),
@@ -100,7 +99,8 @@ def test_six_fold_start_pairs_its_orbits(n, blocks):
     fixed, reps = symmetric.split(s, 6)
     assert reps.shape[1] % 2 == 0 and s.rank == len(fixed) + 3 * reps.shape[1]
     for k in range(0, reps.shape[1], 2):  # column 2k+1 is ρ of column 2k
-        assert [symmetric.reflect(int(x), n) for x in reps[:, k]] == list(map(int, reps[:, k + 1]))
+        assert ([symmetric.reflect(int(x), n * n) for x in reps[:, k]]
+                == list(map(int, reps[:, k + 1])))
 
 
 def test_six_fold_refuses_what_lacks_the_reflection():
@@ -112,7 +112,7 @@ def test_six_fold_refuses_what_lacks_the_reflection():
     assert r.scheme.rank == 23 and symmetric.is_cyclic_invariant(r.scheme)
     with pytest.raises(ValueError, match="six-fold"):
         symmetric.split(r.scheme, 6)
-    with pytest.raises(ValueError, match="symmetry must be 3 or 6"):
+    with pytest.raises(ValueError, match="symmetry must be 2, 3 or 6"):
         SearchConfig(symmetric=True, symmetry=4)
 
 
@@ -167,19 +167,21 @@ def test_search_settings_are_checked():
         SearchConfig(sampling="slots")
 
 
-@pytest.mark.parametrize("symmetry", [3, 6])
+@pytest.mark.parametrize("symmetry", [2, 3, 6])
 def test_partner_counts_stay_consistent(symmetry):
     """The kernel's pair list and per-slot partner counts (used to draw flips
     by factor value) match a recount after many moves."""
     from alphaalgo.localsearch import flips_sym
 
-    start = symmetric.start(4, symmetry=symmetry)
+    start = (symmetric.mirror_start((3, 4, 4)) if symmetry == 2
+             else symmetric.start(4, symmetry=symmetry))
     w = symmetric.SymmetricWalker(start, "Z2", start.rank + 12, seed=9, sampling=1,
                                   symmetry=symmetry)
     for _ in range(20):
         w.run(3_000, plateau=200, max_rank=start.rank + 6)
         deg, pairs = w.deg.copy(), w.pairs[:int(w.npairs[0])].copy()
-        flips_sym.rebuild_pairs(w.X, int(w.state[0]), w.pairs, w.npairs, w.deg, w.mirror)
+        flips_sym.rebuild_pairs(w.X, int(w.state[0]), w.pairs, w.npairs, w.deg, w.mirror,
+                                w.cyclic)
         assert np.array_equal(deg, w.deg)
         canon = lambda P: sorted(tuple(sorted([(p[0], p[1]), (p[2], p[3])])) for p in P.tolist())
         assert canon(pairs) == canon(w.pairs[:int(w.npairs[0])])
@@ -227,6 +229,10 @@ def test_cli_six_fold_from_scratch(tmp_path, capsys):
     (["--shape", "4,4,4", "--ring", "Z2", "--symmetric", "--symmetry", "6", "--blocks",
       "0,1;2;3"], "maps to blocks"),
     (["--shape", "2,2,3", "--ring", "Z2", "--symmetric"], "needs a square shape"),
+    (["--shape", "2,2,3", "--ring", "Z2", "--symmetric", "--symmetry", "2", "--blocks",
+      "0.0/0.0/0.0"], "not closed under the reversal"),
+    (["--shape", "2,2,3", "--ring", "Z2", "--symmetric", "--symmetry", "2", "--blocks",
+      "0,3/0,3/2"], "must look like"),
     (["--shape", "3,3,3", "--ring", "ZT", "--symmetric"], "--symmetric walks over Z2"),
     (["--shape", "3,3,3", "--ring", "Z2", "--symmetric", "--blocks", "0;1"], "do not partition"),
     (["--shape", "3,3,3", "--ring", "Z2", "--blocks", "0;1;2"], "--blocks chooses"),
@@ -246,3 +252,93 @@ def test_cli_symmetric_file_must_be_invariant(tmp_path, capsys):
     code, _, err = run(capsys, "improve", str(src), "--ring", "Z2", "--symmetric", "--out",
                         str(out))
     assert code == 2 and "not invariant" in err and not out.exists()
+
+
+# --- the two-fold walk: ρ alone, any shape ---------------------------------------------
+
+STRASSEN_DIAGONAL = "0.0,1.1/0.0,1.1/0.0,1.1"  # (a00+a11)(b00+b11) → c00+c11
+
+
+def _two_fold(s) -> bool:
+    """ρ maps the terms (as a multiset, read mod 2) to themselves."""
+    mod2 = s.replace(u=s.u % 2, v=s.v % 2, w=s.w % 2)
+    return _sorted_terms(_reflected(mod2)) == _sorted_terms(mod2)
+
+
+@pytest.mark.parametrize("shape, fixed, n_fixed", [
+    ((2, 2, 2), "", 0), ((2, 2, 3), "", 0), ((3, 3, 3), "", 1), ((3, 4, 5), "", 0),
+    ((5, 5, 5), "", 1), ((2, 2, 2), STRASSEN_DIAGONAL, 1),
+    ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3", 1),
+    ((3, 5, 5), "1.2/2.2/2.1;0.0,2.4/0.0,4.4/0.0,4.2", 2),
+])
+def test_two_fold_start_is_valid_and_pairs_its_terms(shape, fixed, n_fixed):
+    specs = symmetric.parse_fixed(fixed, shape) if fixed else ()
+    s = symmetric.mirror_start(shape, specs)
+    assert s.shape == shape and tensors.verify(s, "Z2").valid and _two_fold(s)
+    kept, cols = symmetric.split(s, 2)
+    assert len(kept) == n_fixed and s.rank == len(kept) + cols.shape[1]
+    sizes = s.sizes
+    for t in kept:
+        assert symmetric.reflect_term(t, sizes) == t
+    for k in range(0, cols.shape[1], 2):  # column 2k+1 is ρ of column 2k
+        t = tuple(int(x) for x in cols[:, k])
+        assert symmetric.reflect_term(t, sizes) == tuple(int(x) for x in cols[:, k + 1])
+        assert symmetric.reflect_term(t, sizes) != t
+
+
+def test_two_fold_refuses_what_lacks_the_reversal():
+    with pytest.raises(ValueError, match="not invariant under the index reversal"):
+        symmetric.split(catalog.winograd("Z2"), 2)
+    with pytest.raises(ValueError, match="not closed under the reversal"):
+        symmetric.parse_fixed("0.0,1.0/0.0,1.1/0.0,1.1", (2, 2, 2))
+    with pytest.raises(ValueError, match="within 2×3"):
+        symmetric.parse_fixed("0.0,1.1/0.3,1.0/0.0,2.1", (2, 2, 3))
+    with pytest.raises(ValueError, match="mirror_start"):
+        symmetric.start(3, symmetry=2)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.sampled_from([((2, 2, 2), STRASSEN_DIAGONAL), ((2, 2, 3), ""), ((2, 3, 4), ""),
+                             ((3, 3, 3), ""), ((3, 4, 4), ""),
+                             ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3")]),
+       seed=st.integers(0, 2**32), plateau=st.integers(1, 300), slack=st.integers(0, 9),
+       chunks=st.integers(1, 5))
+def test_two_fold_moves_keep_schemes_valid_and_symmetric(case, seed, plateau, slack, chunks):
+    """Every two-fold move (paired flips, reductions, cancelling pairs, plus
+    transitions) keeps the scheme valid over Z2 and invariant under ρ, its
+    fixed terms as they were and the rest in pairs."""
+    shape, fixed = case
+    start = symmetric.mirror_start(shape, symmetric.parse_fixed(fixed, shape) if fixed else ())
+    kept = symmetric.split(start, 2)[0]
+    w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 4, seed, symmetry=2)
+    for _ in range(chunks):
+        w.run(499, plateau=plateau, max_rank=start.rank + slack)
+        s = w.scheme()
+        assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
+        assert _two_fold(s)
+        assert sorted(symmetric.split(s, 2)[0]) == sorted(kept)
+
+
+def test_two_fold_search_reaches_known_ranks():
+    """⟨2,2,2⟩ 7 with Strassen's diagonal term fixed, ⟨3,3,3⟩ 23 (the centre
+    fixed) and ⟨2,3,4⟩ 20 (pairs only)."""
+    for shape, fixed, target in [((2, 2, 2), STRASSEN_DIAGONAL, 7), ((3, 3, 3), "", 23),
+                                 ((2, 3, 4), "", 20)]:
+        start = symmetric.mirror_start(shape, symmetric.parse_fixed(fixed, shape) if fixed else ())
+        r = search(start, ring="Z2", target_rank=target, max_flips=10**8, seed=1,
+                   config=symmetric.search_config(start.rank, 2))
+        assert r.reached_target and r.scheme.rank == target
+        assert tensors.verify(r.scheme, "Z2").valid and _two_fold(r.scheme)
+
+
+def test_cli_two_fold_from_scratch(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "2,2,2", "--ring", "Z", "--symmetric",
+                           "--symmetry", "2", "--blocks", STRASSEN_DIAGONAL, "--target-rank",
+                           "7", "--time-limit", "60", "--quiet", "--out", str(out))
+    assert code == 0 and "two-fold" in stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 7 and tensors.verify(rec.scheme, "Z").valid
+    assert _two_fold(rec.scheme)
+    assert rec.provenance["symmetry"] == 2
+    assert f"--blocks {STRASSEN_DIAGONAL}" in rec.provenance["command"]

@@ -54,6 +54,13 @@ terms grouped that way; over Z the Z2 walk's new bests are Hensel-lifted.
 i → n-1-i of every factor (Moosbauer & Poole's six-fold symmetry, which they
 used for ⟨6,6,6⟩ 153): the orbits come in pairs, the rank moves in steps of
 six, and the blocks must be mapped to blocks by the reversal.
+--symmetry 2 keeps the index reversal alone, which every shape has (entry
+(i, j) of an r×c factor to (r-1-i, c-1-j)): terms come in pairs walked
+together, so rectangular shapes can be walked symmetrically too.  Its fixed
+terms are given by --blocks 'A/B/C;…', the entries row.column of each
+factor (C is p×n, indexed c_ki), each set closed under the reversal:
+'0.0,1.1/0.0,1.1/0.0,1.1' is Strassen's (a00+a11)(b00+b11) for ⟨2,2,2⟩.
+Without fixed terms the rank of a shape with an even index stays even.
 
 With --store PATH every result is also kept in that store (verified), and a
 search from scratch also walks from the lowest-rank scheme that one move
@@ -167,14 +174,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "('stepdown'), so that the walks stay among schemes that lift (a "
                         "reduction mod 2 can leave them for good)")
     p.add_argument("--symmetric", action="store_true",
-                   help="walk cyclic-invariant schemes of a square shape by orbit flips "
-                        "(--ring Z2, or Z by lifting)")
-    p.add_argument("--symmetry", type=int, choices=(3, 6), default=None,
-                   help="with --symmetric: 3, the cyclic shift (the default), or 6, also the "
-                        "index reversal i -> n-1-i (orbits of six)")
+                   help="walk symmetric schemes by orbit flips (--ring Z2, or Z by lifting); "
+                        "a square shape unless --symmetry 2")
+    p.add_argument("--symmetry", type=int, choices=(2, 3, 6), default=None,
+                   help="with --symmetric: 3, the cyclic shift (the default), 6, also the "
+                        "index reversal i -> n-1-i (orbits of six), or 2, the reversal alone "
+                        "(any shape; pairs)")
     p.add_argument("--blocks", default=None, metavar="B",
                    help="with --symmetric from scratch: the blocks of diagonal indices whose "
-                        "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i)")
+                        "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i); "
+                        "--symmetry 2: the fixed terms' entries, e.g. '0.0,1.1/0.0,1.1/0.0,1.1' "
+                        "(default: none)")
     p.add_argument("--store", default=None, metavar="PATH",
                    help="keep the result in this store; from scratch, start from the best "
                         "construction of its schemes")
@@ -205,12 +215,17 @@ def _read_start(args: argparse.Namespace, store=None
         from ..localsearch import symmetric
 
         try:
-            blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
-            start = symmetric.start(n, blocks, _symmetry(args))
+            if _symmetry(args) == 2:
+                fixed = () if args.blocks is None else symmetric.parse_fixed(args.blocks,
+                                                                            args.shape)
+                start = symmetric.mirror_start(args.shape, fixed)
+            else:
+                blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
+                start = symmetric.start(n, blocks, _symmetry(args))
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
-        kind = "cyclic-invariant" if _symmetry(args) == 3 else "six-fold symmetric"
-        return (formats.SchemeRecord(f"symmetric start {n}x{n}x{n}", start,
+        kind = SYMMETRY_NAMES[_symmetry(args)]
+        return (formats.SchemeRecord(f"symmetric start {n}x{m}x{p}", start,
                                      {"source": f"{schoolbook} ({kind})"}), [start])
     naive = tensors.naive_scheme(n, m, p, _held(args.ring))
     if store is not None:
@@ -328,9 +343,9 @@ def run(args: argparse.Namespace) -> int:
                              "(lifted), without --lift or --method flips/lift3")
         if args.minimize != "rank":
             raise UsageError("--symmetric searches for lower rank; not with --minimize additions")
-        if args.shape is not None and len(set(args.shape)) != 1:
+        if args.shape is not None and len(set(args.shape)) != 1 and _symmetry(args) != 2:
             raise UsageError(f"--symmetric needs a square shape n,n,n, got "
-                             f"{','.join(map(str, args.shape))}")
+                             f"{','.join(map(str, args.shape))} (--symmetry 2 walks any shape)")
     if args.ray_address is not None and args.backend != "ray":
         raise UsageError("--ray-address: only with --backend ray")
     if args.backend == "ray" and args.minimize != "rank":
@@ -420,8 +435,7 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         field = "Z3" if args.method == "lift3" and not lift else "Z2"
         over = f"{field}, lifted to Z" if by_lifting else args.ring
         if args.symmetric:
-            over = ("cyclic-invariant schemes over " if _symmetry(args) == 3
-                    else "six-fold symmetric schemes over ") + over
+            over = f"{SYMMETRY_NAMES[_symmetry(args)]} schemes over {over}"
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
@@ -452,8 +466,11 @@ against 260 s, ⟨3,4,5⟩ 47 in 1,248 s where ``pool`` stopped at 49; from the 
 ⟨3,5,5⟩ its way down was slower than ``pool``'s)."""
 
 
+SYMMETRY_NAMES = {2: "two-fold symmetric", 3: "cyclic-invariant", 6: "six-fold symmetric"}
+
+
 def _symmetry(args: argparse.Namespace) -> int:
-    """The group --symmetric keeps: 3 or 6 (--symmetry; 3 when not given)."""
+    """The group --symmetric keeps: 2, 3 or 6 (--symmetry; 3 when not given)."""
     return args.symmetry or 3
 
 

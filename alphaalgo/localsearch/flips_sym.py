@@ -63,6 +63,7 @@ _M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
 _M8 = np.uint64(0x00FF00FF00FF00FF)
 _M16 = np.uint64(0x0000FFFF0000FFFF)
 _S1, _S2, _S4, _S8, _S16, _S32 = (np.uint64(k) for k in (1, 2, 4, 8, 16, 32))
+_NO_BITS = np.zeros(3, dtype=np.int64)  # ``nn`` of the walks without ρ
 
 
 @njit(cache=True)
@@ -99,19 +100,27 @@ def delete_orbit(X, orbits, r, mirror):
 
 
 @njit(cache=True)
-def self_cancels(X, r):
+def self_cancels(X, r, cyclic=True):
     """Six-fold: True when column r equals a rotation of its partner (its six
-    terms are three terms twice, zero mod 2)."""
+    terms are three terms twice, zero mod 2); two-fold (``cyclic=False``):
+    when it equals its partner."""
     q = r ^ 1
-    for s in range(3):
+    for s in range(3 if cyclic else 1):
         if (X[0, r] == X[s, q] and X[1, r] == X[(s + 1) % 3, q]
                 and X[2, r] == X[(s + 2) % 3, q]):
             return True
     return False
 
 
+@njit(cache=True, inline="always")
+def aligned(a, b, cyclic):
+    """Whether slots in positions a and b may be equal: any two in the cyclic
+    walks (an orbit holds every rotation), the same position otherwise."""
+    return cyclic or a == b
+
+
 @njit(cache=True)
-def rebuild_pairs(X, orbits, pairs, npairs, deg, mirror=False):
+def rebuild_pairs(X, orbits, pairs, npairs, deg, mirror=False, cyclic=True):
     """List every pair of equal slots of different orbits, from scratch;
     ``deg: int64 (3, cap)`` gets each slot's number of partners."""
     n = 0
@@ -123,7 +132,7 @@ def rebuild_pairs(X, orbits, pairs, npairs, deg, mirror=False):
                 if partners(r1, r2, mirror):
                     continue
                 for b in range(3):
-                    if X[b, r2] == x:
+                    if aligned(a, b, cyclic) and X[b, r2] == x:
                         pairs[n, 0] = r1
                         pairs[n, 1] = a
                         pairs[n, 2] = r2
@@ -154,7 +163,7 @@ def _drop_pairs_of(pairs, npairs, deg, r, a):
 
 
 @njit(cache=True)
-def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a, mirror=False):
+def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a, mirror=False, cyclic=True):
     """Append the pairs of slot (a, r); return True when one of them makes a
     reduction (the two terms also agree in a neighbouring position)."""
     x = X[a, r]
@@ -164,7 +173,7 @@ def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a, mirror=False):
         if partners(r, r2, mirror):
             continue
         for b in range(3):
-            if X[b, r2] == x:
+            if aligned(a, b, cyclic) and X[b, r2] == x:
                 pairs[n, 0] = r2
                 pairs[n, 1] = b
                 pairs[n, 2] = r
@@ -180,17 +189,18 @@ def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a, mirror=False):
 
 
 @njit(cache=True)
-def reduce_all(X, orbits, mirror=False, nn=0):
-    """Drop orbits with a zero factor (six-fold: and pairs that cancel) and
+def reduce_all(X, orbits, mirror=False, nn=_NO_BITS, cyclic=True):
+    """Drop orbits with a zero factor (with ρ: and pairs that cancel) and
     merge orbits with terms equal in two positions until none are left;
-    return the new number of columns.  ``nn``: n², for ρ (six-fold only)."""
+    return the new number of columns.  ``nn: int64 (3,)``: the bits of a
+    factor in each position, for ρ."""
     changed = True
     while changed:
         changed = False
         r = 0
         while r < orbits:
             if (X[0, r] == 0 or X[1, r] == 0 or X[2, r] == 0
-                    or (mirror and (r & 1) == 0 and self_cancels(X, r))):
+                    or (mirror and (r & 1) == 0 and self_cancels(X, r, cyclic))):
                 orbits = delete_orbit(X, orbits, r, mirror)
                 changed = True
             else:
@@ -201,11 +211,12 @@ def reduce_all(X, orbits, mirror=False, nn=0):
                     continue
                 for a in range(3):
                     for b in range(3):
-                        if (X[a, r1] == X[b, r2]
+                        if (aligned(a, b, cyclic) and X[a, r1] == X[b, r2]
                                 and X[(a + 1) % 3, r1] == X[(b + 1) % 3, r2]):
-                            X[(a + 2) % 3, r1] ^= X[(b + 2) % 3, r2]
+                            c = (a + 2) % 3
+                            X[c, r1] ^= X[(b + 2) % 3, r2]
                             if mirror:
-                                X[(a + 2) % 3, r1 ^ 1] = reflect(X[(a + 2) % 3, r1], nn)
+                                X[c, r1 ^ 1] = reflect(X[c, r1], nn[c])
                             orbits = delete_orbit(X, orbits, r2, mirror)
                             changed = True
                             break
@@ -219,7 +230,7 @@ def reduce_all(X, orbits, mirror=False, nn=0):
 
 
 @njit(cache=True)
-def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=0):
+def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=_NO_BITS, cyclic=True):
     """One plus transition on the terms of two random orbits; return the new
     number of columns (unchanged when no suitable pair was found or there is
     no room; six-fold: the new orbit comes with its partner)."""
@@ -231,28 +242,28 @@ def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=0):
         if partners(r1, r2, mirror):
             continue
         a = randint(rng, 3)
-        b = randint(rng, 3)
+        b = randint(rng, 3) if cyclic else a
         x, y, z = X[a, r1], X[(a + 1) % 3, r1], X[(a + 2) % 3, r1]
         x2, y2, z2 = X[b, r2], X[(b + 1) % 3, r2], X[(b + 2) % 3, r2]
         if x == x2 or y == y2 or z == z2:
             continue
         X[a, r1] = x ^ x2
-        X[0, orbits] = x2
-        X[1, orbits] = y ^ y2
-        X[2, orbits] = z
+        X[a, orbits] = x2  # any rotation of the new orbit in the cyclic walks
+        X[(a + 1) % 3, orbits] = y ^ y2
+        X[(a + 2) % 3, orbits] = z
         X[(b + 2) % 3, r2] = z2 ^ z
         if mirror:
-            X[a, r1 ^ 1] = reflect(X[a, r1], nn)
-            X[(b + 2) % 3, r2 ^ 1] = reflect(X[(b + 2) % 3, r2], nn)
+            X[a, r1 ^ 1] = reflect(X[a, r1], nn[a])
+            X[(b + 2) % 3, r2 ^ 1] = reflect(X[(b + 2) % 3, r2], nn[(b + 2) % 3])
             for p in range(3):
-                X[p, orbits + 1] = reflect(X[p, orbits], nn)
+                X[p, orbits + 1] = reflect(X[p, orbits], nn[p])
         return orbits + step
     return orbits
 
 
 @njit(cache=True)
 def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop_below, target,
-         sampling=0, mirror=False, nn=0):
+         sampling=0, mirror=False, nn=_NO_BITS, cyclic=True):
     """Random orbit flips until something happens (as :func:`.flips_z2.walk`,
     counted in orbits).
 
@@ -290,10 +301,11 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         if total == 0 or since >= plateau:
             new = orbits
             if orbits < max_orbits:
-                new = plus_transition(X, orbits, min(cap, max_orbits), rng, 64, mirror, nn)
+                new = plus_transition(X, orbits, min(cap, max_orbits), rng, 64, mirror, nn,
+                                      cyclic)
             if new != orbits:
-                orbits = reduce_all(X, new, mirror, nn)
-                rebuild_pairs(X, orbits, pairs, npairs, deg, mirror)
+                orbits = reduce_all(X, new, mirror, nn, cyclic)
+                rebuild_pairs(X, orbits, pairs, npairs, deg, mirror, cyclic)
                 since = 0
                 continue
             if total == 0:
@@ -315,26 +327,26 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         flips += 1
         since += 1
         if mirror:
-            X[c1, r1 ^ 1] = reflect(X[c1, r1], nn)
-            X[c2, r2 ^ 1] = reflect(X[c2, r2], nn)
+            X[c1, r1 ^ 1] = reflect(X[c1, r1], nn[c1])
+            X[c2, r2 ^ 1] = reflect(X[c2, r2], nn[c2])
         if (X[c1, r1] == 0 or X[c2, r2] == 0
-                or (mirror and (self_cancels(X, r1) or self_cancels(X, r2)))):
-            orbits = reduce_all(X, orbits, mirror, nn)
-            rebuild_pairs(X, orbits, pairs, npairs, deg, mirror)
+                or (mirror and (self_cancels(X, r1, cyclic) or self_cancels(X, r2, cyclic)))):
+            orbits = reduce_all(X, orbits, mirror, nn, cyclic)
+            rebuild_pairs(X, orbits, pairs, npairs, deg, mirror, cyclic)
             since = 0
             continue
         _drop_pairs_of(pairs, npairs, deg, r1, c1)
-        twin1 = _add_pairs_of(X, orbits, pairs, npairs, deg, r1, c1, mirror)
+        twin1 = _add_pairs_of(X, orbits, pairs, npairs, deg, r1, c1, mirror, cyclic)
         _drop_pairs_of(pairs, npairs, deg, r2, c2)
-        twin2 = _add_pairs_of(X, orbits, pairs, npairs, deg, r2, c2, mirror)
+        twin2 = _add_pairs_of(X, orbits, pairs, npairs, deg, r2, c2, mirror, cyclic)
         if mirror:
             _drop_pairs_of(pairs, npairs, deg, r1 ^ 1, c1)
-            twin1 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r1 ^ 1, c1, mirror)
+            twin1 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r1 ^ 1, c1, mirror, cyclic)
             _drop_pairs_of(pairs, npairs, deg, r2 ^ 1, c2)
-            twin2 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r2 ^ 1, c2, mirror)
+            twin2 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r2 ^ 1, c2, mirror, cyclic)
         if twin1 or twin2:
-            orbits = reduce_all(X, orbits, mirror, nn)
-            rebuild_pairs(X, orbits, pairs, npairs, deg, mirror)
+            orbits = reduce_all(X, orbits, mirror, nn, cyclic)
+            rebuild_pairs(X, orbits, pairs, npairs, deg, mirror, cyclic)
             since = 0
     state[0] = orbits
     state[1] = since

@@ -1,4 +1,4 @@
-"""Cyclic-invariant schemes of ⟨n,n,n⟩ and their walker (symmetric flip graphs).
+"""Symmetric schemes and their walker (symmetric flip graphs).
 
 A scheme of ⟨n,n,n⟩ is *cyclic-invariant* when the shift of positions
 ``(u, v, w) → (v, w, u)`` maps its set of terms to itself (our tensor indexes
@@ -15,6 +15,15 @@ of every factor by the index reversal ``i → n-1-i`` (Moosbauer & Poole's
 "6-way" symmetry, with which they reached ⟨6,6,6⟩ 153): the blocks must be
 mapped to blocks by the reversal, and the orbits come in ρ-pairs, so the
 rank moves in steps of six.
+
+``symmetry=2`` keeps ρ alone, which maps the tensor of *every* shape
+⟨n,m,p⟩ to itself (entry ``(i, j)`` of an r×c factor to ``(r-1-i, c-1-j)``,
+so ``a_ij b_jk c_ki`` goes to ``a_i'j' b_j'k' c_k'i'``): the terms come in
+pairs ``t, ρt`` walked together, plus fixed terms ``t = ρt`` kept as they
+are.  A fixed term is given by the entries of its three factors, each set
+closed under the reversal (Strassen's ``(a00+a11)(b00+b11)`` for ⟨2,2,2⟩);
+the start adds its expansion to the schoolbook terms (mod 2).  With fixed
+terms the rank can be odd where the schoolbook terms alone pair up.
 """
 
 from __future__ import annotations
@@ -31,6 +40,10 @@ from .rng import make_rng
 from .walk import SearchConfig, check_symmetry
 
 Blocks = tuple[tuple[int, ...], ...]
+#: A fixed term of the two-fold walk: the entries ``(row, column)`` of its A, B
+#: and C factors (see the module).
+FixedSpec = tuple[tuple[tuple[int, int], ...], ...]
+Term = tuple[int, int, int]
 
 
 def default_blocks(n: int) -> Blocks:
@@ -67,14 +80,87 @@ def check_blocks(blocks: Sequence[Sequence[int]], n: int, symmetry: int = 3) -> 
                              f"maps to blocks, got {list(map(list, blocks))}")
 
 
-def reflect(x: int, n: int) -> int:
-    """ρ of a factor bit mask of ⟨n,n,n⟩: entry (i, j) to (n-1-i, n-1-j)."""
-    return int(flips_sym.reflect(np.uint64(x), n * n))
+def reflect(x: int, size: int) -> int:
+    """ρ of a factor bit mask of ``size`` entries (an r×c factor, row-major:
+    entry (i, j) to (r-1-i, c-1-j), i.e. its low ``size`` bits reversed)."""
+    return int(flips_sym.reflect(np.uint64(x), size))
+
+
+def reflect_term(t: Term, sizes: Sequence[int]) -> Term:
+    """ρ of a term of bit masks, factor by factor."""
+    return (reflect(t[0], sizes[0]), reflect(t[1], sizes[1]), reflect(t[2], sizes[2]))
 
 
 def _unit(n: int, i: int, j: int) -> int:
-    """The bit of entry (i, j) of an n×n factor."""
+    """The bit of entry (i, j) of a factor with n columns."""
     return 1 << (i * n + j)
+
+
+def parse_fixed(text: str, shape: Sequence[int]) -> tuple[FixedSpec, ...]:
+    """Fixed terms of the two-fold walk from ``"0.0,1.1/0.0,1.1/0.0,1.1;…"``:
+    per term, the entries ``row.column`` of its A, B and C factors (C is p×n,
+    indexed ``c_ki``); ``ValueError`` unless each is closed under ρ."""
+    out = []
+    try:
+        for part in text.split(";"):
+            spec = tuple(tuple(sorted({tuple(int(x) for x in e.split("."))
+                                       for e in factor.split(",")}))
+                         for factor in part.split("/"))
+            if len(spec) != 3 or any(len(e) != 2 for f in spec for e in f):
+                raise ValueError
+            out.append(spec)
+    except ValueError:
+        raise ValueError(f"fixed terms must look like '0.0,1.1/0.0,1.1/0.0,1.1' (the entries "
+                         f"row.column of A, B and C per term, terms split by ';'), "
+                         f"got {text!r}") from None
+    check_fixed(out, shape)
+    return tuple(out)
+
+
+def check_fixed(fixed: Sequence[FixedSpec], shape: Sequence[int]) -> None:
+    """``ValueError`` unless every factor's entries are in range (A n×m, B m×p,
+    C p×n), not empty, and closed under ρ (entry (i, j) to (r-1-i, c-1-j))."""
+    n, m, p = shape
+    for spec in fixed:
+        for name, entries, (r, c) in zip("ABC", spec, ((n, m), (m, p), (p, n))):
+            if not entries or any(not (0 <= i < r and 0 <= j < c) for i, j in entries):
+                raise ValueError(f"fixed term {name}: entries must be row.column within "
+                                 f"{r}×{c}, got {entries}")
+            if set(entries) != {(r - 1 - i, c - 1 - j) for i, j in entries}:
+                raise ValueError(f"fixed term {name}: the entries {sorted(entries)} are not "
+                                 f"closed under the reversal (i, j) → ({r - 1}-i, {c - 1}-j)")
+
+
+def mirror_start(shape: Sequence[int], fixed: Sequence[FixedSpec] = ()) -> Scheme:
+    """A ρ-invariant scheme of ⟨n,m,p⟩ over Z2 to walk from (``symmetry=2``):
+    the fixed terms of ``fixed`` and the schoolbook terms whose reversal is
+    themselves (the centre, when n, m, p are all odd), then the schoolbook
+    terms plus the expansions of the fixed terms (mod 2), in ρ-pairs."""
+    n, m, p = (int(d) for d in shape)
+    check_fixed(fixed, shape)
+    odd: dict[Term, int] = {}
+
+    def toggle(t: Term) -> None:
+        odd[t] = odd.get(t, 0) ^ 1
+
+    for i, j, k in itertools.product(range(n), range(m), range(p)):
+        toggle((_unit(m, i, j), _unit(p, j, k), _unit(n, k, i)))
+    terms: list[Term] = []
+    for sa, sb, sc in fixed:
+        terms.append((sum(_unit(m, i, j) for i, j in sa), sum(_unit(p, j, k) for j, k in sb),
+                      sum(_unit(n, k, i) for k, i in sc)))
+        for (i, j), (j2, k), (k2, i2) in itertools.product(sa, sb, sc):
+            toggle((_unit(m, i, j), _unit(p, j2, k), _unit(n, k2, i2)))
+    terms += sorted(t for t, c in odd.items() if c)
+    return _terms_scheme((n, m, p), terms)
+
+
+def _terms_scheme(shape: Sequence[int], terms: Sequence[Term]) -> Scheme:
+    """The Z2 scheme of ``terms`` (bit-mask triples) of ⟨n,m,p⟩."""
+    n, m, p = shape
+    cols = np.array(terms, dtype=np.uint64).reshape(-1, 3)
+    mats = [packing.bits(cols[:, q], size) for q, size in enumerate((n * m, m * p, p * n))]
+    return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=(n, m, p))
 
 
 def _diagonal(n: int, block: Sequence[int]) -> int:
@@ -88,10 +174,12 @@ def start(n: int, blocks: Blocks | None = None, symmetry: int = 3) -> Scheme:
     ``n³ - n + len(blocks) + Σ |B|(|B|²-1)`` (over Z2 the cross terms of a
     cube are added back, since the fixed cubes must be cancelled).  With
     ``symmetry=6`` the same terms, whose orbits then pair up under ρ."""
+    if symmetry == 2:
+        raise ValueError("the two-fold walk starts from mirror_start (any shape)")
     blocks = default_blocks(n) if blocks is None else tuple(map(tuple, blocks))
     check_blocks(blocks, n, symmetry)
-    fixed = [_diagonal(n, b) for b in blocks]
-    reps: list[tuple[int, int, int]] = []
+    fixed = [(d, d, d) for d in (_diagonal(n, b) for b in blocks)]
+    reps: list[Term] = []
     for i, j, k in itertools.product(range(n), repeat=3):
         if i == j == k or (i, j, k) != min((i, j, k), (j, k, i), (k, i, j)):
             continue
@@ -101,34 +189,37 @@ def start(n: int, blocks: Blocks | None = None, symmetry: int = 3) -> Scheme:
             if i == j == k or (i, j, k) != min((i, j, k), (j, k, i), (k, i, j)):
                 continue
             reps.append((_unit(n, i, i), _unit(n, j, j), _unit(n, k, k)))
-    return expand(n, fixed, np.array(reps, dtype=np.uint64).T.reshape(3, -1), len(reps))
+    return expand((n, n, n), fixed, np.array(reps, dtype=np.uint64).T.reshape(3, -1), len(reps))
 
 
-def expand(n: int, fixed: Sequence[int], X: np.ndarray, orbits: int) -> Scheme:
-    """The Z2 scheme of fixed factors ``fixed`` (bit masks) and the first
-    ``orbits`` representatives of ``X: uint64 (3, cap)``: the fixed terms
-    first, then each orbit's three rotations."""
-    cols = [(f, f, f) for f in fixed]
+def expand(shape: Sequence[int], fixed: Sequence[Term], X: np.ndarray, orbits: int,
+           cyclic: bool = True) -> Scheme:
+    """The Z2 scheme of the fixed terms ``fixed`` (bit-mask triples) and the
+    first ``orbits`` columns of ``X: uint64 (3, cap)``: the fixed terms first,
+    then each orbit's three rotations (``cyclic=False``: each column's term)."""
+    cols = list(fixed)
     for r in range(orbits):
         x, y, z = (int(X[a, r]) for a in range(3))
-        cols += [(x, y, z), (y, z, x), (z, x, y)]
-    terms = np.array(cols, dtype=np.uint64).reshape(-1, 3)
-    mats = [packing.bits(terms[:, p], n * n) for p in range(3)]
-    return Scheme(mats[0], mats[1], mats[2], ring="Z2", shape=(n, n, n))
+        cols += [(x, y, z), (y, z, x), (z, x, y)] if cyclic else [(x, y, z)]
+    return _terms_scheme(shape, cols)
 
 
-def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[int], np.ndarray]:
-    """``(fixed factors, representatives uint64 (3, orbits))`` of a
+def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[Term], np.ndarray]:
+    """``(fixed terms, representatives uint64 (3, orbits))`` of a
     cyclic-invariant scheme (read mod 2); ``ValueError`` when it is not one.
     With ``symmetry=6`` the representatives come in ρ-pairs (columns ``2k``
     and ``2k+1``, the second ρ of the first), and ``ValueError`` unless the
-    scheme is invariant under ρ with no orbit its own image."""
+    scheme is invariant under ρ with no orbit its own image.  With
+    ``symmetry=2`` (any shape) the columns are the terms other than the
+    fixed ones (``t = ρt``), in ρ-pairs."""
     check_symmetry(symmetry)
+    if symmetry == 2:
+        return _split_mirror(scheme)
     n = _square(scheme)
     X = packing.pack_z2(scheme, scheme.rank)
     terms = [tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank)]
     terms = [t for t in terms if all(t)]
-    fixed = [t[0] for t in terms if t[0] == t[1] == t[2]]
+    fixed = [t for t in terms if t[0] == t[1] == t[2]]
     rest: dict[tuple[int, int, int], int] = {}
     for t in terms:
         if not t[0] == t[1] == t[2]:
@@ -149,10 +240,35 @@ def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[int], np.ndarray]:
     return fixed, np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
 
 
-def _pair_up(n: int, fixed: list[int], reps: list[tuple[int, int, int]]
-             ) -> list[tuple[int, int, int]]:
+def _split_mirror(scheme: Scheme) -> tuple[list[Term], np.ndarray]:
+    """:func:`split` for ``symmetry=2``."""
+    _integral(scheme)
+    sizes = scheme.sizes
+    X = packing.pack_z2(scheme, scheme.rank)
+    terms = [t for t in (tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank))
+             if all(t)]
+    fixed = [t for t in terms if reflect_term(t, sizes) == t]
+    rest: dict[Term, int] = {}
+    for t in terms:
+        if reflect_term(t, sizes) != t:
+            rest[t] = rest.get(t, 0) + 1
+    cols: list[Term] = []
+    for t in sorted(rest):
+        while rest[t]:
+            image = reflect_term(t, sizes)
+            if rest.get(image, 0) == 0:
+                raise ValueError("the scheme is not invariant under the index reversal "
+                                 "(two-fold symmetry)")
+            rest[t] -= 1
+            rest[image] -= 1
+            cols += [t, image]
+    return fixed, np.array(cols, dtype=np.uint64).reshape(-1, 3).T.copy()
+
+
+def _pair_up(n: int, fixed: list[Term], reps: list[Term]) -> list[Term]:
     """The orbits' representatives ordered in ρ-pairs (see :func:`split`)."""
-    if sorted(fixed) != sorted(reflect(f, n) for f in fixed):
+    sizes = (n * n,) * 3
+    if sorted(fixed) != sorted(reflect_term(f, sizes) for f in fixed):
         raise ValueError("the scheme's fixed terms are not invariant under the index "
                          "reversal (six-fold symmetry)")
     where: dict[tuple[int, int, int], list[int]] = {}
@@ -164,7 +280,7 @@ def _pair_up(n: int, fixed: list[int], reps: list[tuple[int, int, int]]
     for k, t in enumerate(reps):
         if used[k]:
             continue
-        image = tuple(reflect(x, n) for x in t)
+        image = reflect_term(t, sizes)
         mates = [q for q in where.get(image, []) if not used[q] and q != k]
         if not mates:
             raise ValueError("the scheme is not invariant under the index reversal with its "
@@ -201,33 +317,44 @@ def search_config(start_rank: int, symmetry: int = 3) -> SearchConfig:
 
 def _square(scheme: Scheme) -> int:
     if scheme.shape is None or len(set(scheme.shape)) != 1:
-        raise ValueError(f"symmetric walks need a square shape ⟨n,n,n⟩, got {scheme.shape}")
-    if scheme.denominators != (1, 1, 1):
-        raise ValueError("symmetric walks need integer coefficients")
+        raise ValueError(f"symmetric walks with the cyclic shift need a square shape "
+                         f"⟨n,n,n⟩, got {scheme.shape}")
+    _integral(scheme)
     return int(scheme.shape[0])
 
 
+def _integral(scheme: Scheme) -> None:
+    if scheme.shape is None:
+        raise ValueError("symmetric walks need a scheme of a matrix product ⟨n,m,p⟩")
+    if scheme.denominators != (1, 1, 1):
+        raise ValueError("symmetric walks need integer coefficients")
+
+
 class SymmetricWalker:
-    """A cyclic-invariant scheme on the symmetric flip graph over Z2.
+    """A symmetric scheme on the symmetric flip graph over Z2.
 
     The same interface as :class:`.walk.Walker`; ranks are counted in terms
-    (fixed + 3 · orbits), and a plus transition adds a whole orbit.
+    (fixed + 3 · orbits, or fixed + columns for ``symmetry=2``), and a plus
+    transition adds a whole orbit.
     """
 
     def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int,
                  sampling: int = 0, symmetry: int = 3) -> None:
         """``sampling``: 0 uniform pairs, 1 uniform factor values
-        (:func:`.flips_sym.walk`); ``symmetry``: 3 or 6 (see the module)."""
+        (:func:`.flips_sym.walk`); ``symmetry``: 2, 3 or 6 (see the module)."""
         if ring != "Z2":
             raise ValueError("symmetric walks are over Z2 (use lifting for Z)")
         packing.check_searchable(scheme, "Z2")
         self.ring = ring
         self.like = scheme
-        self.n = _square(scheme)
         self.fixed, reps = split(scheme, symmetry)
-        self.mirror = symmetry == 6
+        self.shape = tuple(int(d) for d in scheme.shape)
+        self.cyclic = symmetry != 2
+        self.mirror = symmetry != 3
+        self.size = 3 if self.cyclic else 1  # terms per column
+        self.nn = np.array(scheme.sizes, dtype=np.int64)  # bits per factor, for ρ
         self.step = 2 if self.mirror else 1  # columns per orbit of the group
-        self.cap = max(int(cap) // 3 + 2 * self.step, reps.shape[1] + 2 * self.step)
+        self.cap = max(int(cap) // self.size + 2 * self.step, reps.shape[1] + 2 * self.step)
         self.rng = make_rng(seed)
         self.state = np.zeros(2, dtype=np.int64)
         self.pairs = np.zeros((flips_sym.max_pairs(self.cap), 4), dtype=np.int32)
@@ -236,16 +363,20 @@ class SymmetricWalker:
         self.sampling = sampling
         self.X = np.zeros((3, self.cap), dtype=np.uint64)
         self.X[:, :reps.shape[1]] = reps
-        orbits = flips_sym.reduce_all(self.X, reps.shape[1], self.mirror, self.n * self.n)
-        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg, self.mirror)
+        orbits = flips_sym.reduce_all(self.X, reps.shape[1], self.mirror, self.nn, self.cyclic)
+        self._rebuild(orbits)
+
+    def _rebuild(self, orbits: int) -> None:
+        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg, self.mirror,
+                                self.cyclic)
         self.state[:] = (orbits, 0)
 
     def _terms(self, orbits: int) -> int:
-        return len(self.fixed) + 3 * orbits
+        return len(self.fixed) + self.size * orbits
 
     def _orbits_below(self, rank: int) -> int:
         """Columns o (a multiple of the step) with terms(o) < rank iff o < this."""
-        return -(-(rank - len(self.fixed)) // (3 * self.step)) * self.step
+        return -(-(rank - len(self.fixed)) // (self.size * self.step)) * self.step
 
     @property
     def rank(self) -> int:
@@ -257,13 +388,12 @@ class SymmetricWalker:
     def restore(self, snap: tuple[np.ndarray, int]) -> None:
         X, rank = snap
         self.X[...] = X
-        orbits = (rank - len(self.fixed)) // 3
-        flips_sym.rebuild_pairs(self.X, orbits, self.pairs, self.npairs, self.deg, self.mirror)
-        self.state[:] = (orbits, 0)
+        self._rebuild((rank - len(self.fixed)) // self.size)
 
     def unpack(self, snap: tuple[np.ndarray, int]) -> Scheme:
         X, rank = snap
-        return expand(self.n, self.fixed, X, (rank - len(self.fixed)) // 3)
+        return expand(self.shape, self.fixed, X, (rank - len(self.fixed)) // self.size,
+                      self.cyclic)
 
     def scheme(self) -> Scheme:
         return self.unpack((self.X, self.rank))
@@ -272,10 +402,10 @@ class SymmetricWalker:
             target: int = 0) -> tuple[int, int]:
         """As :meth:`.walk.Walker.run`; ``max_rank`` is rounded up to whole
         orbits, so any slack above the best allows one more orbit."""
-        t = -1 if target < 0 else (target - len(self.fixed)) // 3
+        t = -1 if target < 0 else (target - len(self.fixed)) // self.size
         flips, code = flips_sym.walk(self.X, self.state, self.pairs, self.npairs, self.deg, self.rng,
                                      int(max_flips), int(plateau),
                                      self._orbits_below(max_rank),
                                      self._orbits_below(stop_below), int(t), self.sampling,
-                                     self.mirror, self.n * self.n)
+                                     self.mirror, self.nn, self.cyclic)
         return int(flips), int(code)

@@ -24,14 +24,15 @@ from .rng import make_rng
 
 SAMPLINGS = ("pairs", "values")
 RESTARTS = ("pool", "start", "stepdown", "population")
-#: The groups a symmetric walk keeps: 3 (the cyclic shift) or 6 (also ρ; :mod:`.symmetric`).
-SYMMETRIES = (3, 6)
+#: The groups a symmetric walk keeps: 2 (the index reversal ρ, any shape), 3 (the
+#: cyclic shift of ⟨n,n,n⟩) or 6 (both; :mod:`.symmetric`).
+SYMMETRIES = (2, 3, 6)
 
 
 def check_symmetry(symmetry: int) -> None:
     """``ValueError`` unless ``symmetry`` is one of :data:`SYMMETRIES`."""
     if symmetry not in SYMMETRIES:
-        raise ValueError(f"symmetry must be 3 or 6, got {symmetry}")
+        raise ValueError(f"symmetry must be 2, 3 or 6, got {symmetry}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,11 +69,11 @@ class SearchConfig:
       dependent: over Z2, also reduce when factors of terms sharing a factor
         become linearly dependent (three or more terms), not only equal; about
         4× fewer flips per second.
-      symmetric: walk only cyclic-invariant schemes of ⟨n,n,n⟩ by orbit flips
-        (:mod:`.symmetric`; over Z2, lifted for Z); the start must be
-        cyclic-invariant.
-      symmetry: with ``symmetric``, 3 (the cyclic shift) or 6 (also the
-        index reversal ρ; :mod:`.symmetric`); the start must have it.
+      symmetric: walk only symmetric schemes by orbit flips
+        (:mod:`.symmetric`; over Z2, lifted for Z); the start must have the
+        symmetry.
+      symmetry: with ``symmetric``, 3 (the cyclic shift of ⟨n,n,n⟩), 6 (also
+        the index reversal ρ) or 2 (ρ alone, any shape; :mod:`.symmetric`).
       sandwich: at every restart (``"pool"``, ``"start"``), put the scheme under a
         random symmetry of the matmul tensor with this many elementary matrices
         per mode (:func:`.moves.sandwich`; 0: never).

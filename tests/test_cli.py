@@ -32,6 +32,20 @@ def test_every_command_has_help(capsys, command):
     assert code == 0 and "usage" in out and len(out.splitlines()) > 5
 
 
+def test_help_examples_keep_their_line_breaks(capsys):
+    """An example split over two lines ends its first line with a backslash
+    (a lone backslash in the source joins the lines instead)."""
+    from alphaalgo.cli import build_parser
+
+    commands = sorted(build_parser()._subparsers._group_actions[0].choices)
+    for command in commands:
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0
+        for line in out.splitlines():
+            if line.lstrip().startswith("alphaalgo "):
+                assert "     --" not in line, f"{command} --help: {line}"
+
+
 def test_verify_reference_in_the_right_ring(capsys, reference_dir):
     code, out, _ = run(capsys, "verify", str(reference_dir / "factorizations_r.npz"))
     assert code == 0 and "93 of 93 schemes valid" in out

@@ -53,7 +53,7 @@ examples:
   alphaalgo discover --shape 2,2,2 --ring Z2 --target-rank 7 --seed 3 --store runs/z2.sqlite
   alphaalgo discover --shape 2,2,3 --time-limit 1800 --store runs/223.sqlite --resume
   alphaalgo discover --shape 2,2,2 --target-rank 7 --time-limit 300 --params agents/small-2x2x2-Z.npz
-  alphaalgo discover --shape 2,2,3 --backend ray --ray-address 10.0.0.5:6379 --actors 8 \
+  alphaalgo discover --shape 2,2,3 --backend ray --ray-address 10.0.0.5:6379 --actors 8 \\
       --speed-weight 0.1 --bench-on resource:xeon-8480 --time-limit 3600
   alphaalgo discover --shape 2,2,2 --population 4 --pbt-interval 120 --time-limit 1800
 """

@@ -109,9 +109,11 @@ examples:
   alphaalgo improve naive333.json --ring Z2 --target-rank 23 --lift --out s23.json
   alphaalgo improve s49.txt --shape 4,4,4 --ring Z2 --target-rank 47 \\
       --time-limit 1800 --seed 7 --out s.json
-  alphaalgo improve --shape 5,5,5 --ring Z2 --symmetric --target-rank 93 \
+  alphaalgo improve --shape 5,5,5 --ring Z2 --symmetric --target-rank 93 \\
       --time-limit 3600 --out s93.json
-  alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \
+  alphaalgo improve --shape 2,2,2 --ring Z --symmetric --symmetry 2 \\
+      --blocks 0.0,1.1/0.0,1.1/0.0,1.1 --target-rank 7 --out s7.json
+  alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \\
       --minimize additions --time-limit 60 --out s23-fewer-adds.json
 """
 

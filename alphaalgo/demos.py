@@ -376,7 +376,11 @@ class BasisChange:
     def tensor(self, t: np.ndarray) -> np.ndarray:
         """``T ×₁ M1 ×₂ M2 ×₃ M3`` of ``t (..., S1, S2, S3)``, int64 (mod 2 over Z2)."""
         m1, m2, m3 = self.mats
-        out = np.einsum("ai,bj,ck,...ijk->...abc", m1, m2, m3, np.asarray(t, np.int64))
+        # one mode at a time: S1·S2·S3·(S1+S2+S3) products, not (S1·S2·S3)² as a
+        # single four-operand einsum makes
+        out = np.einsum("...ijk,ck->...ijc", np.asarray(t, np.int64), m3)
+        out = np.einsum("...ijc,bj->...ibc", out, m2)
+        out = np.einsum("...ibc,ai->...abc", out, m1)
         return out % 2 if self.ring == "Z2" else out
 
     def factors(self, config: GameConfig, actions: np.ndarray) -> np.ndarray:

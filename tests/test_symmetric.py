@@ -32,6 +32,17 @@ def test_split_refuses_what_is_not_invariant():
         symmetric.parse_blocks("0,1;1,2", 3)
 
 
+def _walked(w, chunks: int, plateau: int, max_rank: int):
+    """The walker's scheme after each of ``chunks`` runs of 499 moves (plus
+    transitions after ``plateau`` flips without a reduction), each checked
+    valid over Z2."""
+    for _ in range(chunks):
+        w.run(499, plateau=plateau, max_rank=max_rank)
+        s = w.scheme()
+        assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
+        yield s
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.sampled_from([2, 3, 4]), seed=st.integers(0, 2**32), plateau=st.integers(1, 300),
        slack=st.integers(0, 9), chunks=st.integers(1, 5))
@@ -41,10 +52,7 @@ def test_orbit_flips_reductions_and_plus_keep_schemes_valid_and_symmetric(n, see
     many plus transitions) keeps the scheme valid over Z2 and cyclic-invariant."""
     start = symmetric.start(n)
     w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 6, seed)
-    for _ in range(chunks):
-        w.run(499, plateau=plateau, max_rank=start.rank + slack)
-        s = w.scheme()
-        assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
+    for s in _walked(w, chunks, plateau, start.rank + slack):
         assert symmetric.is_cyclic_invariant(s)
         assert (s.rank - len(symmetric.default_blocks(n))) % 3 == 0
 
@@ -142,10 +150,7 @@ def test_six_fold_moves_keep_schemes_valid_and_symmetric(n, seed, plateau, slack
     shift and ρ, with its rank in steps of six from the fixed terms."""
     start = symmetric.start(n, symmetry=6)
     w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 12, seed, symmetry=6)
-    for _ in range(chunks):
-        w.run(499, plateau=plateau, max_rank=start.rank + slack)
-        s = w.scheme()
-        assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
+    for s in _walked(w, chunks, plateau, start.rank + slack):
         assert _six_fold(s)
         assert (s.rank - len(symmetric.default_blocks(n))) % 6 == 0
 
@@ -311,10 +316,7 @@ def test_two_fold_moves_keep_schemes_valid_and_symmetric(case, seed, plateau, sl
     start = symmetric.mirror_start(shape, symmetric.parse_fixed(fixed, shape) if fixed else ())
     kept = symmetric.split(start, 2)[0]
     w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 4, seed, symmetry=2)
-    for _ in range(chunks):
-        w.run(499, plateau=plateau, max_rank=start.rank + slack)
-        s = w.scheme()
-        assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
+    for s in _walked(w, chunks, plateau, start.rank + slack):
         assert _two_fold(s)
         assert sorted(symmetric.split(s, 2)[0]) == sorted(kept)
 

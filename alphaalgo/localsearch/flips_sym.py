@@ -1,4 +1,4 @@
-"""The flip graph of cyclic-invariant schemes over Z2: the Numba kernels.
+"""The flip graph of symmetric schemes over Z2: the Numba kernels.
 
 For a square shape ⟨n,n,n⟩ the matmul tensor ``Σ a_ij ⊗ b_jk ⊗ c_ki`` is
 unchanged by the cyclic shift of its three positions, so schemes can be
@@ -36,6 +36,12 @@ made on a column and copied, through ρ, to its partner; partners never flip
 with each other; a pair is dropped whole (rank −6) when a factor is zero or
 when a column equals a rotation of its partner (the six terms are then three
 terms twice, which cancel mod 2).  The rank moves in steps of six.
+
+**Two-fold symmetry** (``mirror=True, cyclic=False``): ρ alone, which every
+shape ⟨n,m,p⟩ has (an r×c factor's low r·c bits reversed; ``nn`` holds r·c
+per position).  A column is one term, not an orbit of three, so two slots
+can only be equal in the same position; the columns come in ρ-pairs as
+above, and a pair is dropped when a column equals its partner.
 
 ``pairs: int32 (maxp, 4)`` lists the equal slots of different orbits as
 ``(r1, a, r2, b)`` and ``npairs: int64 (1,)`` their number; updated after a
@@ -282,6 +288,10 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         uniform factor value among those held twice or more, then a uniform
         pair of its holders (by rejection from uniform pairs: a pair whose
         first slot has d partners is kept with probability 1/(d(d+1))).
+      mirror: the columns come in ρ-pairs (six- and two-fold walks).
+      nn: ``int64 (3,)``, the bits of a factor in each position, for ρ.
+      cyclic: a column is an orbit of the cyclic shift (three- and six-fold
+        walks); ``False``: a column is one term (two-fold).
     Returns:
       ``(flips made, code)``, the codes of :mod:`.flips_z2`.
     """

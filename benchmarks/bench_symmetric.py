@@ -42,9 +42,9 @@ examples:
   .venv/bin/python benchmarks/bench_symmetric.py --n 5 --target 93 --budget 300 --seeds 0,1,2
   .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \\
       --variants start --seeds 0
-  .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \
+  .venv/bin/python benchmarks/bench_symmetric.py --n 6 --target 153 --budget 3600 \\
       --symmetry 6 --variants start,start-long --seeds 0 --jobs 2
-  .venv/bin/python benchmarks/bench_symmetric.py --symmetry 2 --shape 4,4,5 --target 60 \
+  .venv/bin/python benchmarks/bench_symmetric.py --symmetry 2 --shape 4,4,5 --target 60 \\
       --budget 1800 --variants start,pool-wide --seeds 0,1
 """
 
@@ -95,27 +95,14 @@ def product_start(n: int, seed: int):
     return tensors.kron(*parts)
 
 
-def symmetric_start(shape: tuple[int, int, int], symmetry: int, blocks: str | None):
-    """The start of a symmetric walk: ``symmetric.start`` (3, 6; square) or
-    ``symmetric.mirror_start`` (2, any shape), ``blocks`` as ``improve --blocks``."""
-    from alphaalgo.localsearch import symmetric
-
-    if symmetry == 2:
-        return symmetric.mirror_start(shape, () if blocks is None
-                                      else symmetric.parse_fixed(blocks, shape))
-    n = shape[0]
-    return symmetric.start(n, None if blocks is None else symmetric.parse_blocks(blocks, n),
-                           symmetry)
-
-
 def run_one(shape: tuple[int, int, int], target: int, budget: float, variant: str, seed: int,
             symmetry: int = 3, blocks: str | None = None, out: str | None = None) -> dict:
     from alphaalgo import formats, tensors
     from alphaalgo.localsearch import search, symmetric
 
     n = shape[0]
-    start = product_start(n, seed) if variant == "product" else symmetric_start(shape, symmetry,
-                                                                                 blocks)
+    start = (product_start(n, seed) if variant == "product"
+             else symmetric.start_for(shape, symmetry, blocks))
     res = search(start, ring="Z2", target_rank=target, time_limit=budget, seed=seed,
                  config=settings(variant, start.rank, symmetry))
     assert tensors.verify(res.scheme, "Z2").valid
@@ -168,8 +155,10 @@ def main() -> int:
         raise SystemExit("--shape is for --symmetry 2 (the cyclic walks take --n)")
     shape = (tuple(int(x) for x in args.shape.split(",")) if args.shape
              else (args.n, args.n, args.n))
+    from alphaalgo.localsearch import symmetric
+
     try:
-        symmetric_start(shape, args.symmetry, args.blocks)
+        symmetric.start_for(shape, args.symmetry, args.blocks)
     except ValueError as e:
         raise SystemExit(f"--blocks: {e}")
     print(json.dumps({"machine": machine()}), flush=True)

@@ -217,13 +217,7 @@ def _read_start(args: argparse.Namespace, store=None
         from ..localsearch import symmetric
 
         try:
-            if _symmetry(args) == 2:
-                fixed = () if args.blocks is None else symmetric.parse_fixed(args.blocks,
-                                                                            args.shape)
-                start = symmetric.mirror_start(args.shape, fixed)
-            else:
-                blocks = None if args.blocks is None else symmetric.parse_blocks(args.blocks, n)
-                start = symmetric.start(n, blocks, _symmetry(args))
+            start = symmetric.start_for(args.shape, _symmetry(args), args.blocks)
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
         kind = SYMMETRY_NAMES[_symmetry(args)]

@@ -155,6 +155,17 @@ def mirror_start(shape: Sequence[int], fixed: Sequence[FixedSpec] = ()) -> Schem
     return _terms_scheme((n, m, p), terms)
 
 
+def start_for(shape: Sequence[int], symmetry: int = 3, blocks: str | None = None) -> Scheme:
+    """The start of a symmetric walk of ``shape``, its fixed terms from the
+    text ``blocks`` (``improve --blocks``; ``None``: the default): for
+    ``symmetry=2`` :func:`mirror_start` with :func:`parse_fixed`, otherwise
+    (square shapes) :func:`start` with :func:`parse_blocks`."""
+    if symmetry == 2:
+        return mirror_start(shape, () if blocks is None else parse_fixed(blocks, shape))
+    n = int(shape[0])
+    return start(n, None if blocks is None else parse_blocks(blocks, n), symmetry)
+
+
 def _terms_scheme(shape: Sequence[int], terms: Sequence[Term]) -> Scheme:
     """The Z2 scheme of ``terms`` (bit-mask triples) of ⟨n,m,p⟩."""
     n, m, p = shape
@@ -216,9 +227,7 @@ def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[Term], np.ndarray]:
     if symmetry == 2:
         return _split_mirror(scheme)
     n = _square(scheme)
-    X = packing.pack_z2(scheme, scheme.rank)
-    terms = [tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank)]
-    terms = [t for t in terms if all(t)]
+    terms = _nonzero_terms(scheme)
     fixed = [t for t in terms if t[0] == t[1] == t[2]]
     rest: dict[tuple[int, int, int], int] = {}
     for t in terms:
@@ -240,17 +249,24 @@ def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[Term], np.ndarray]:
     return fixed, np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
 
 
+def _nonzero_terms(scheme: Scheme) -> list[Term]:
+    """The scheme's terms read mod 2 as bit-mask triples, those with a zero
+    factor left out."""
+    X = packing.pack_z2(scheme, scheme.rank)
+    terms = [tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank)]
+    return [t for t in terms if all(t)]
+
+
 def _split_mirror(scheme: Scheme) -> tuple[list[Term], np.ndarray]:
     """:func:`split` for ``symmetry=2``."""
     _integral(scheme)
     sizes = scheme.sizes
-    X = packing.pack_z2(scheme, scheme.rank)
-    terms = [t for t in (tuple(int(X[p, r]) for p in range(3)) for r in range(scheme.rank))
-             if all(t)]
-    fixed = [t for t in terms if reflect_term(t, sizes) == t]
+    fixed: list[Term] = []
     rest: dict[Term, int] = {}
-    for t in terms:
-        if reflect_term(t, sizes) != t:
+    for t in _nonzero_terms(scheme):
+        if reflect_term(t, sizes) == t:
+            fixed.append(t)
+        else:
             rest[t] = rest.get(t, 0) + 1
     cols: list[Term] = []
     for t in sorted(rest):

@@ -36,7 +36,9 @@ cubes (``symmetric.parse_blocks``; Moosbauer & Poole's ⟨6,6,6⟩ input file us
 ``--symmetry 2`` walks schemes invariant under the index reversal alone, which
 every shape has: ``--shape n,m,p`` (instead of ``--n``), and ``--blocks`` gives
 the fixed terms' entries (``symmetric.parse_fixed``, e.g. ``0.0,3.3/0.2,3.2/2.0,2.3``
-for ⟨4,4,5⟩; default none).
+for ⟨4,4,5⟩; default none).  ``--involution transpose`` or ``both`` keeps the
+transposition (with the reversal) instead, on shapes ⟨n,m,n⟩
+(``symmetric.involution``).
 
 examples:
   .venv/bin/python benchmarks/bench_symmetric.py --n 5 --target 93 --budget 300 --seeds 0,1,2
@@ -46,6 +48,8 @@ examples:
       --symmetry 6 --variants start,start-long --seeds 0 --jobs 2
   .venv/bin/python benchmarks/bench_symmetric.py --symmetry 2 --shape 4,4,5 --target 60 \\
       --budget 1800 --variants start,pool-wide --seeds 0,1
+  .venv/bin/python benchmarks/bench_symmetric.py --symmetry 2 --involution transpose \\
+      --shape 4,5,4 --target 60 --budget 1200 --variants start --seeds 0,1
 """
 
 from __future__ import annotations
@@ -61,12 +65,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_localsearch import machine  # noqa: E402
 
 
-def settings(variant: str, start_rank: int, symmetry: int = 3):
+def settings(variant: str, start_rank: int, symmetry: int = 3, involution: str = "reverse"):
     from alphaalgo.localsearch import SearchConfig, symmetric
 
-    best = symmetric.search_config(start_rank, symmetry)
+    best = symmetric.search_config(start_rank, symmetry, involution)
     return {
-        "pool": SearchConfig(symmetric=True, symmetry=symmetry),
+        "pool": SearchConfig(symmetric=True, symmetry=symmetry, involution=involution),
         "pool-wide": dataclasses.replace(best, restart="pool", restart_after=30_000_000),
         "start": best,
         "start-pairs": dataclasses.replace(best, sampling="pairs"),
@@ -96,18 +100,19 @@ def product_start(n: int, seed: int):
 
 
 def run_one(shape: tuple[int, int, int], target: int, budget: float, variant: str, seed: int,
-            symmetry: int = 3, blocks: str | None = None, out: str | None = None) -> dict:
+            symmetry: int = 3, blocks: str | None = None, out: str | None = None,
+            involution: str = "reverse") -> dict:
     from alphaalgo import formats, tensors
     from alphaalgo.localsearch import search, symmetric
 
     n = shape[0]
     start = (product_start(n, seed) if variant == "product"
-             else symmetric.start_for(shape, symmetry, blocks))
+             else symmetric.start_for(shape, symmetry, blocks, involution))
     res = search(start, ring="Z2", target_rank=target, time_limit=budget, seed=seed,
-                 config=settings(variant, start.rank, symmetry))
+                 config=settings(variant, start.rank, symmetry, involution))
     assert tensors.verify(res.scheme, "Z2").valid
-    symmetric.split(res.scheme, symmetry)  # raises unless it kept the symmetry
-    name = "x".join(map(str, shape))
+    symmetric.split(res.scheme, symmetry, involution)  # raises unless it kept the symmetry
+    name = "x".join(map(str, shape)) + ("" if involution == "reverse" else f"-{involution}")
     saved = None
     if out is not None:
         saved = str(Path(out) / f"{name}-{symmetry}fold-{variant}-seed{seed}-"
@@ -115,9 +120,11 @@ def run_one(shape: tuple[int, int, int], target: int, budget: float, variant: st
         formats.write_schemes(saved, [formats.SchemeRecord(
             f"{name} {symmetry}-fold", res.scheme,
             {"source": "benchmarks/bench_symmetric.py", "variant": variant, "seed": seed,
-             "symmetry": symmetry, "blocks": blocks, "budget_s": budget})])
+             "symmetry": symmetry, "involution": involution, "blocks": blocks,
+             "budget_s": budget})])
     when = {r: t for r, _, t in res.history}
-    return {"shape": list(shape), "variant": variant, "symmetry": symmetry, "blocks": blocks,
+    return {"shape": list(shape), "variant": variant, "symmetry": symmetry,
+            "involution": involution, "blocks": blocks,
             "seed": seed,
             "budget_s": budget, "target": target,
             "rank": res.scheme.rank, "reached": res.reached_target,
@@ -144,6 +151,9 @@ def main() -> int:
     ap.add_argument("--blocks", default=None,
                     help="the fixed cubes' diagonal blocks, e.g. '0,1;2,3;4,5' (default: "
                          "symmetric.default_blocks); --symmetry 2: the fixed terms' entries")
+    ap.add_argument("--involution", choices=("reverse", "transpose", "both"), default="reverse",
+                    help="with --symmetry 2: the index reversal (default), the transposition "
+                         "(shapes n,m,n) or both")
     ap.add_argument("--out", default=None, metavar="DIR",
                     help="write each run's best scheme (verified, .json) into this folder")
     args = ap.parse_args()
@@ -151,6 +161,8 @@ def main() -> int:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.symmetry != 3 and "product" in args.variants.split(","):
         raise SystemExit("--variants product is three-fold only (--symmetry 3)")
+    if args.involution != "reverse" and args.symmetry != 2:
+        raise SystemExit("--involution is for --symmetry 2")
     if args.shape is not None and args.symmetry != 2:
         raise SystemExit("--shape is for --symmetry 2 (the cyclic walks take --n)")
     shape = (tuple(int(x) for x in args.shape.split(",")) if args.shape
@@ -158,19 +170,20 @@ def main() -> int:
     from alphaalgo.localsearch import symmetric
 
     try:
-        symmetric.start_for(shape, args.symmetry, args.blocks)
+        symmetric.start_for(shape, args.symmetry, args.blocks, args.involution)
     except ValueError as e:
-        raise SystemExit(f"--blocks: {e}")
+        raise SystemExit(f"--blocks/--involution: {e}")
     print(json.dumps({"machine": machine()}), flush=True)
     runs = [(v, int(s)) for v in args.variants.split(",") for s in args.seeds.split(",")]
     rows = []
     with cf.ProcessPoolExecutor(args.jobs) as pool:
         futs = [pool.submit(run_one, shape, args.target, args.budget, v, s, args.symmetry,
-                            args.blocks, args.out) for v, s in runs]
+                            args.blocks, args.out, args.involution) for v, s in runs]
         for fut in cf.as_completed(futs):
             rows.append(fut.result())
             print(json.dumps(rows[-1]), flush=True)
-    print(f"\n| settings ({args.symmetry}-fold) | ⟨{','.join(map(str, shape))}⟩ over Z2, rank "
+    kept = f"{args.symmetry}-fold" + (f", {args.involution}" if args.symmetry == 2 else "")
+    print(f"\n| settings ({kept}) | ⟨{','.join(map(str, shape))}⟩ over Z2, rank "
           f"reached per seed "
           f"(seconds to {args.target}) | orbit flips/s |")
     print("|---|---|---|")

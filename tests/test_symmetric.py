@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alphaalgo import catalog, formats, tensors
-from alphaalgo.localsearch import SearchConfig, search, symmetric
+from alphaalgo.localsearch import SearchConfig, packing, search, symmetric
 from cli_run import run
 
 
@@ -87,16 +87,54 @@ def _six_fold(s) -> bool:
 
 def test_reflection_is_a_symmetry_of_the_matmul_tensor():
     """ρ (conjugation of every factor by the index reversal) maps a valid
-    scheme to a valid scheme, and reflect() is ρ on bit masks, an involution."""
+    scheme to a valid scheme, and the involution 'reverse' is ρ on bit masks:
+    the low n² bits of each factor reversed."""
     for s in (catalog.winograd("Z2"), symmetric.start(3)):
         assert tensors.verify(_reflected(s), "Z2").valid
     rng = np.random.default_rng(0)
     for n in (2, 3, 5, 6, 8):
-        for x in rng.integers(0, 2**(n * n) - 1, size=20, dtype=np.uint64):
-            bits = [(int(x) >> k) & 1 for k in range(n * n)]
-            want = sum(b << (n * n - 1 - k) for k, b in enumerate(bits))
-            assert symmetric.reflect(int(x), n * n) == want
-            assert symmetric.reflect(want, n * n) == int(x)
+        rho = symmetric.involution((n, n, n))
+        for x in rng.integers(0, 2**(n * n) - 1, size=(20, 3), dtype=np.uint64):
+            t = tuple(int(v) for v in x)
+            want = tuple(sum(((v >> k) & 1) << (n * n - 1 - k) for k in range(n * n)) for v in t)
+            assert symmetric.image_term(t, rho) == want
+            assert symmetric.image_term(want, rho) == t
+
+
+def _terms_mod2(s):
+    return _sorted_terms(s.replace(u=s.u % 2, v=s.v % 2, w=s.w % 2))
+
+
+@pytest.mark.parametrize("shape, name", [((2, 3, 4), "reverse"), ((3, 5, 3), "reverse"),
+                                         ((4, 5, 4), "transpose"), ((3, 2, 3), "transpose"),
+                                         ((4, 5, 4), "both"), ((5, 4, 5), "both")])
+def test_involutions_map_the_tensor_to_itself(shape, name):
+    """Each involution permutes the schoolbook terms (so it maps the matmul
+    tensor to itself), is its own inverse, and its byte table (the kernel's
+    image) agrees with it on random factors; the transposition agrees with
+    ``tensors.transpose``."""
+    from alphaalgo.localsearch import flips_sym
+
+    inv = symmetric.involution(shape, name)
+    naive = tensors.naive_scheme(*shape, ring="Z2")
+    terms = [tuple(int(x) for x in col) for col in
+             packing.pack_z2(naive, naive.rank)[:, :naive.rank].T]
+    images = [symmetric.image_term(t, inv) for t in terms]
+    assert sorted(images) == sorted(terms) and images != terms
+    assert [symmetric.image_term(t, inv) for t in images] == terms
+    rng = np.random.default_rng(1)
+    table = symmetric.table(inv)
+    for c, size in enumerate(naive.sizes):
+        for x in rng.integers(0, 2**size, size=30, dtype=np.uint64):
+            t = [0, 0, 0]
+            t[c] = int(x)
+            want = symmetric.image_term(tuple(t), inv)[inv.perm[c]]
+            assert int(flips_sym.image(np.uint64(x), c, table)) == want
+    s = symmetric.start_for(shape, 2, None, name)
+    assert tensors.verify(s, "Z2").valid
+    if name == "transpose":
+        assert _terms_mod2(tensors.transpose(s)) == _terms_mod2(s)
+        assert _terms_mod2(tensors.transpose(naive)) == _terms_mod2(naive)
 
 
 @pytest.mark.parametrize("n, blocks", [(2, None), (3, None), (4, None), (5, None), (6, None),
@@ -107,8 +145,9 @@ def test_six_fold_start_pairs_its_orbits(n, blocks):
     fixed, reps = symmetric.split(s, 6)
     assert reps.shape[1] % 2 == 0 and s.rank == len(fixed) + 3 * reps.shape[1]
     for k in range(0, reps.shape[1], 2):  # column 2k+1 is ρ of column 2k
-        assert ([symmetric.reflect(int(x), n * n) for x in reps[:, k]]
-                == list(map(int, reps[:, k + 1])))
+        assert (symmetric.image_term(tuple(int(x) for x in reps[:, k]),
+                                     symmetric.involution((n, n, n)))
+                == tuple(map(int, reps[:, k + 1])))
 
 
 def test_six_fold_refuses_what_lacks_the_reflection():
@@ -172,16 +211,18 @@ def test_search_settings_are_checked():
         SearchConfig(sampling="slots")
 
 
-@pytest.mark.parametrize("symmetry", [2, 3, 6])
+@pytest.mark.parametrize("symmetry", [2, "2t", 3, 6])  # 2t: two-fold, the transposition
 def test_partner_counts_stay_consistent(symmetry):
     """The kernel's pair list and per-slot partner counts (used to draw flips
     by factor value) match a recount after many moves."""
     from alphaalgo.localsearch import flips_sym
 
-    start = (symmetric.mirror_start((3, 4, 4)) if symmetry == 2
+    start = (_start((3, 4, 4)) if symmetry == 2
+             else _start((4, 3, 4), "", "transpose") if symmetry == "2t"
              else symmetric.start(4, symmetry=symmetry))
     w = symmetric.SymmetricWalker(start, "Z2", start.rank + 12, seed=9, sampling=1,
-                                  symmetry=symmetry)
+                                  symmetry=2 if symmetry == "2t" else symmetry,
+                                  involution_name="transpose" if symmetry == "2t" else "reverse")
     for _ in range(20):
         w.run(3_000, plateau=200, max_rank=start.rank + 6)
         deg, pairs = w.deg.copy(), w.pairs[:int(w.npairs[0])].copy()
@@ -264,34 +305,49 @@ def test_cli_symmetric_file_must_be_invariant(tmp_path, capsys):
 STRASSEN_DIAGONAL = "0.0,1.1/0.0,1.1/0.0,1.1"  # (a00+a11)(b00+b11) → c00+c11
 
 
-def _two_fold(s) -> bool:
-    """ρ maps the terms (as a multiset, read mod 2) to themselves."""
+def _two_fold(s, name: str = "reverse") -> bool:
+    """The involution maps the terms (as a multiset, read mod 2) to themselves
+    (ρ checked by reversing the factors' rows, τ by ``tensors.transpose``)."""
     mod2 = s.replace(u=s.u % 2, v=s.v % 2, w=s.w % 2)
-    return _sorted_terms(_reflected(mod2)) == _sorted_terms(mod2)
+    if name == "reverse":
+        return _sorted_terms(_reflected(mod2)) == _sorted_terms(mod2)
+    if name == "transpose":
+        return _sorted_terms(tensors.transpose(mod2)) == _sorted_terms(mod2)
+    return _sorted_terms(_reflected(tensors.transpose(mod2))) == _sorted_terms(mod2)
 
 
-@pytest.mark.parametrize("shape, fixed, n_fixed", [
-    ((2, 2, 2), "", 0), ((2, 2, 3), "", 0), ((3, 3, 3), "", 1), ((3, 4, 5), "", 0),
-    ((5, 5, 5), "", 1), ((2, 2, 2), STRASSEN_DIAGONAL, 1),
-    ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3", 1),
-    ((3, 5, 5), "1.2/2.2/2.1;0.0,2.4/0.0,4.4/0.0,4.2", 2),
+def _start(shape, fixed: str = "", name: str = "reverse"):
+    return symmetric.start_for(shape, 2, fixed or None, name)
+
+
+@pytest.mark.parametrize("shape, fixed, name, n_fixed", [
+    ((2, 2, 2), "", "reverse", 0), ((2, 2, 3), "", "reverse", 0), ((3, 3, 3), "", "reverse", 1),
+    ((3, 4, 5), "", "reverse", 0), ((5, 5, 5), "", "reverse", 1),
+    ((2, 2, 2), STRASSEN_DIAGONAL, "reverse", 1),
+    ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3", "reverse", 1),
+    ((3, 5, 5), "1.2/2.2/2.1;0.0,2.4/0.0,4.4/0.0,4.2", "reverse", 2),
+    # τ: n fixed terms (a_i0+…)(b_0i+…)c_ii; Strassen's diagonal term adds one
+    ((4, 5, 4), "", "transpose", 4), ((5, 3, 5), "", "transpose", 5),
+    ((2, 2, 2), STRASSEN_DIAGONAL, "transpose", 3),
+    # ρτ: none when m is even, n when m is odd
+    ((5, 4, 5), "", "both", 0), ((4, 5, 4), "", "both", 4), ((4, 4, 4), "", "both", 0),
+    ((2, 2, 2), STRASSEN_DIAGONAL, "both", 1),
 ])
-def test_two_fold_start_is_valid_and_pairs_its_terms(shape, fixed, n_fixed):
-    specs = symmetric.parse_fixed(fixed, shape) if fixed else ()
-    s = symmetric.mirror_start(shape, specs)
-    assert s.shape == shape and tensors.verify(s, "Z2").valid and _two_fold(s)
-    kept, cols = symmetric.split(s, 2)
+def test_two_fold_start_is_valid_and_pairs_its_terms(shape, fixed, name, n_fixed):
+    s = _start(shape, fixed, name)
+    inv = symmetric.involution(shape, name)
+    assert s.shape == shape and tensors.verify(s, "Z2").valid and _two_fold(s, name)
+    kept, cols = symmetric.split(s, 2, name)
     assert len(kept) == n_fixed and s.rank == len(kept) + cols.shape[1]
-    sizes = s.sizes
     for t in kept:
-        assert symmetric.reflect_term(t, sizes) == t
-    for k in range(0, cols.shape[1], 2):  # column 2k+1 is ρ of column 2k
+        assert symmetric.image_term(t, inv) == t
+    for k in range(0, cols.shape[1], 2):  # column 2k+1 is the image of column 2k
         t = tuple(int(x) for x in cols[:, k])
-        assert symmetric.reflect_term(t, sizes) == tuple(int(x) for x in cols[:, k + 1])
-        assert symmetric.reflect_term(t, sizes) != t
+        assert symmetric.image_term(t, inv) == tuple(int(x) for x in cols[:, k + 1])
+        assert symmetric.image_term(t, inv) != t
 
 
-def test_two_fold_refuses_what_lacks_the_reversal():
+def test_two_fold_refuses_what_lacks_the_involution():
     with pytest.raises(ValueError, match="not invariant under the index reversal"):
         symmetric.split(catalog.winograd("Z2"), 2)
     with pytest.raises(ValueError, match="not closed under the reversal"):
@@ -300,37 +356,55 @@ def test_two_fold_refuses_what_lacks_the_reversal():
         symmetric.parse_fixed("0.0,1.1/0.3,1.0/0.0,2.1", (2, 2, 3))
     with pytest.raises(ValueError, match="mirror_start"):
         symmetric.start(3, symmetry=2)
+    with pytest.raises(ValueError, match="needs n = p.*⟨4,5,4⟩"):
+        symmetric.involution((4, 4, 5), "transpose")
+    tau = symmetric.involution((2, 3, 2), "transpose")
+    with pytest.raises(ValueError, match="'transpose' does not map it to itself"):
+        symmetric.parse_fixed("0.0/0.1/0.0", (2, 3, 2), tau)  # B must be A transposed
+    with pytest.raises(ValueError, match="not invariant under the transposition with the"):
+        symmetric.split(catalog.winograd("Z2"), 2, "both")  # τ-invariant, not ρτ-invariant
+    with pytest.raises(ValueError, match="two-fold walk"):
+        SearchConfig(symmetric=True, symmetry=6, involution="transpose")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=st.sampled_from([((2, 2, 2), STRASSEN_DIAGONAL), ((2, 2, 3), ""), ((2, 3, 4), ""),
-                             ((3, 3, 3), ""), ((3, 4, 4), ""),
-                             ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3")]),
+@given(case=st.sampled_from([((2, 2, 2), STRASSEN_DIAGONAL, "reverse"), ((2, 2, 3), "", "reverse"),
+                             ((2, 3, 4), "", "reverse"), ((3, 3, 3), "", "reverse"),
+                             ((3, 4, 4), "", "reverse"),
+                             ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3", "reverse"),
+                             ((2, 2, 2), STRASSEN_DIAGONAL, "transpose"),
+                             ((3, 4, 3), "", "transpose"), ((3, 4, 3), "", "both"),
+                             ((4, 3, 4), "", "both")]),
        seed=st.integers(0, 2**32), plateau=st.integers(1, 300), slack=st.integers(0, 9),
        chunks=st.integers(1, 5))
 def test_two_fold_moves_keep_schemes_valid_and_symmetric(case, seed, plateau, slack, chunks):
     """Every two-fold move (paired flips, reductions, cancelling pairs, plus
-    transitions) keeps the scheme valid over Z2 and invariant under ρ, its
-    fixed terms as they were and the rest in pairs."""
-    shape, fixed = case
-    start = symmetric.mirror_start(shape, symmetric.parse_fixed(fixed, shape) if fixed else ())
-    kept = symmetric.split(start, 2)[0]
-    w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 4, seed, symmetry=2)
+    transitions) keeps the scheme valid over Z2 and invariant under its
+    involution, its fixed terms as they were and the rest in pairs."""
+    shape, fixed, name = case
+    start = _start(shape, fixed, name)
+    kept = symmetric.split(start, 2, name)[0]
+    w = symmetric.SymmetricWalker(start, "Z2", start.rank + slack + 4, seed, symmetry=2,
+                                  involution_name=name)
     for s in _walked(w, chunks, plateau, start.rank + slack):
-        assert _two_fold(s)
-        assert sorted(symmetric.split(s, 2)[0]) == sorted(kept)
+        assert _two_fold(s, name)
+        assert sorted(symmetric.split(s, 2, name)[0]) == sorted(kept)
 
 
 def test_two_fold_search_reaches_known_ranks():
     """⟨2,2,2⟩ 7 with Strassen's diagonal term fixed, ⟨3,3,3⟩ 23 (the centre
-    fixed) and ⟨2,3,4⟩ 20 (pairs only)."""
-    for shape, fixed, target in [((2, 2, 2), STRASSEN_DIAGONAL, 7), ((3, 3, 3), "", 23),
-                                 ((2, 3, 4), "", 20)]:
-        start = symmetric.mirror_start(shape, symmetric.parse_fixed(fixed, shape) if fixed else ())
+    fixed) and ⟨2,3,4⟩ 20 (pairs only); under τ ⟨2,2,2⟩ 7 and ⟨3,3,3⟩ 23
+    (three fixed terms), under ρτ ⟨2,2,2⟩ 7 and ⟨3,3,3⟩ 23."""
+    for shape, fixed, name, target in [
+            ((2, 2, 2), STRASSEN_DIAGONAL, "reverse", 7), ((3, 3, 3), "", "reverse", 23),
+            ((2, 3, 4), "", "reverse", 20), ((2, 2, 2), STRASSEN_DIAGONAL, "transpose", 7),
+            ((3, 3, 3), "", "transpose", 23), ((2, 2, 2), STRASSEN_DIAGONAL, "both", 7),
+            ((3, 3, 3), "", "both", 23)]:
+        start = _start(shape, fixed, name)
         r = search(start, ring="Z2", target_rank=target, max_flips=10**8, seed=1,
-                   config=symmetric.search_config(start.rank, 2))
-        assert r.reached_target and r.scheme.rank == target
-        assert tensors.verify(r.scheme, "Z2").valid and _two_fold(r.scheme)
+                   config=symmetric.search_config(start.rank, 2, name))
+        assert r.reached_target and r.scheme.rank == target, (shape, name, r.scheme.rank)
+        assert tensors.verify(r.scheme, "Z2").valid and _two_fold(r.scheme, name)
 
 
 def test_cli_two_fold_from_scratch(tmp_path, capsys):
@@ -344,3 +418,35 @@ def test_cli_two_fold_from_scratch(tmp_path, capsys):
     assert _two_fold(rec.scheme)
     assert rec.provenance["symmetry"] == 2
     assert f"--blocks {STRASSEN_DIAGONAL}" in rec.provenance["command"]
+
+
+def test_cli_two_fold_transposition(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    code, stdout, _ = run(capsys, "improve", "--shape", "3,3,3", "--ring", "Z", "--symmetric",
+                           "--symmetry", "2", "--involution", "transpose", "--target-rank", "23",
+                           "--time-limit", "60", "--quiet", "--out", str(out))
+    assert code == 0 and "involution transpose" in stdout
+    rec = formats.read_scheme(out)
+    assert rec.scheme.rank == 23 and tensors.verify(rec.scheme, "Z").valid
+    assert _two_fold(rec.scheme, "transpose") and rec.provenance["involution"] == "transpose"
+    for extra, says in [(["--shape", "4,4,5", "--symmetry", "2", "--involution", "transpose"],
+                         "⟨4,5,4⟩"),
+                        (["--shape", "4,4,5", "--symmetry", "2", "--involution", "transpose",
+                          "--blocks", "0.0/0.0/0.0"], "--involution: "),
+                        (["--shape", "3,3,3", "--involution", "both"], "--symmetry 2")]:
+        bad = tmp_path / "bad.json"
+        code, _, err = run(capsys, "improve", "--ring", "Z2", "--symmetric", *extra,
+                           "--out", str(bad))
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+        assert not bad.exists()
+
+
+def test_alphatensors_z2_47_is_invariant_under_the_transposition():
+    """AlphaTensor's published ⟨4,4,4⟩ 47 over Z2 is τ-invariant as it stands:
+    11 fixed terms u⊗uᵀ⊗w (w symmetric) and 18 pairs; it has neither ρ nor ρτ."""
+    s = formats.read_scheme("kernels/schemes/alphatensor-z2-4x4x4-r47.json").scheme
+    fixed, cols = symmetric.split(s, 2, "transpose")
+    assert (len(fixed), cols.shape[1]) == (11, 36) and _two_fold(s, "transpose")
+    for name in ("reverse", "both"):
+        with pytest.raises(ValueError, match="not invariant"):
+            symmetric.split(s, 2, name)

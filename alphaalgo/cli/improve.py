@@ -61,6 +61,11 @@ terms are given by --blocks 'A/B/C;…', the entries row.column of each
 factor (C is p×n, indexed c_ki), each set closed under the reversal:
 '0.0,1.1/0.0,1.1/0.0,1.1' is Strassen's (a00+a11)(b00+b11) for ⟨2,2,2⟩.
 Without fixed terms the rank of a shape with an even index stays even.
+--involution transpose (shapes n,m,n) keeps the transposition instead,
+(u, v, w) → (vᵀ, uᵀ, wᵀ), from (AB)ᵀ = BᵀAᵀ: a fixed term is u⊗uᵀ⊗w with w
+symmetric, and n of them start (a_i0+…)(b_0i+…)c_ii; --involution both keeps
+the transposition with the reversal, whose start has no fixed term when m is
+even.  Rotate a shape to n,m,n first: ⟨4,4,5⟩ is ⟨4,5,4⟩, ⟨4,5,5⟩ is ⟨5,4,5⟩.
 
 With --store PATH every result is also kept in that store (verified), and a
 search from scratch also walks from the lowest-rank scheme that one move
@@ -113,6 +118,8 @@ examples:
       --time-limit 3600 --out s93.json
   alphaalgo improve --shape 2,2,2 --ring Z --symmetric --symmetry 2 \\
       --blocks 0.0,1.1/0.0,1.1/0.0,1.1 --target-rank 7 --out s7.json
+  alphaalgo improve --shape 3,3,3 --ring Z --symmetric --symmetry 2 \\
+      --involution transpose --target-rank 23 --out s23-t.json
   alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \\
       --minimize additions --time-limit 60 --out s23-fewer-adds.json
 """
@@ -182,11 +189,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --symmetric: 3, the cyclic shift (the default), 6, also the "
                         "index reversal i -> n-1-i (orbits of six), or 2, the reversal alone "
                         "(any shape; pairs)")
+    p.add_argument("--involution", choices=("reverse", "transpose", "both"), default=None,
+                   help="with --symmetry 2: the index reversal (reverse, the default), the "
+                        "transposition (transpose, shapes n,m,n) or both")
     p.add_argument("--blocks", default=None, metavar="B",
                    help="with --symmetric from scratch: the blocks of diagonal indices whose "
                         "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i); "
                         "--symmetry 2: the fixed terms' entries, e.g. '0.0,1.1/0.0,1.1/0.0,1.1' "
-                        "(default: none)")
+                        "(default: those the schoolbook terms need)")
     p.add_argument("--store", default=None, metavar="PATH",
                    help="keep the result in this store; from scratch, start from the best "
                         "construction of its schemes")
@@ -217,7 +227,8 @@ def _read_start(args: argparse.Namespace, store=None
         from ..localsearch import symmetric
 
         try:
-            start = symmetric.start_for(args.shape, _symmetry(args), args.blocks)
+            start = symmetric.start_for(args.shape, _symmetry(args), args.blocks,
+                                        _involution(args))
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
         kind = SYMMETRY_NAMES[_symmetry(args)]
@@ -342,12 +353,21 @@ def run(args: argparse.Namespace) -> int:
         if args.shape is not None and len(set(args.shape)) != 1 and _symmetry(args) != 2:
             raise UsageError(f"--symmetric needs a square shape n,n,n, got "
                              f"{','.join(map(str, args.shape))} (--symmetry 2 walks any shape)")
+        if args.shape is not None and _symmetry(args) == 2:
+            from ..localsearch import symmetric
+
+            try:  # τ and ρτ need n = p
+                symmetric.involution(args.shape, _involution(args))
+            except ValueError as exc:
+                raise UsageError(f"--involution: {exc}") from None
     if args.ray_address is not None and args.backend != "ray":
         raise UsageError("--ray-address: only with --backend ray")
     if args.backend == "ray" and args.minimize != "rank":
         raise UsageError("--backend ray runs rank searches; not with --minimize additions")
     if args.symmetry is not None and not args.symmetric:
         raise UsageError("--symmetry chooses the group of --symmetric; give --symmetric too")
+    if args.involution is not None and not (args.symmetric and _symmetry(args) == 2):
+        raise UsageError("--involution chooses what --symmetric --symmetry 2 keeps; give both")
     if args.blocks is not None and not (args.symmetric and args.file is None):
         raise UsageError("--blocks chooses the fixed terms of --symmetric from scratch "
                          "(with --shape and no FILE)")
@@ -388,8 +408,9 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         if args.symmetric:
             from ..localsearch import symmetric
 
-            symmetric.split(start, _symmetry(args))  # refuses a start without the symmetry
-            config = symmetric.search_config(start.rank, _symmetry(args))
+            # refuses a start without the symmetry
+            symmetric.split(start, _symmetry(args), _involution(args))
+            config = symmetric.search_config(start.rank, _symmetry(args), _involution(args))
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     lifting = (args.ring == "Z" and not args.symmetric and args.method != "flips"
@@ -432,6 +453,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         over = f"{field}, lifted to Z" if by_lifting else args.ring
         if args.symmetric:
             over = f"{SYMMETRY_NAMES[_symmetry(args)]} schemes over {over}"
+            if _symmetry(args) == 2 and _involution(args) != "reverse":
+                over += f" (involution {_involution(args)})"
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
@@ -443,7 +466,9 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         "start_rank": start.rank if result is None else result.start_rank,
         "flips": flips, "seconds": seconds,
         "symmetric": bool(args.symmetric),
-        "symmetry": _symmetry(args) if args.symmetric else None, "lifted": bool(lift and lifted_ok),
+        "symmetry": _symmetry(args) if args.symmetric else None,
+        "involution": _involution(args) if args.symmetric and _symmetry(args) == 2 else None,
+        "lifted": bool(lift and lifted_ok),
         "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history],
         "walk_rank": None if result is None else result.walk_rank,
         "walks": None if result is None else [
@@ -468,6 +493,11 @@ SYMMETRY_NAMES = {2: "two-fold symmetric", 3: "cyclic-invariant", 6: "six-fold s
 def _symmetry(args: argparse.Namespace) -> int:
     """The group --symmetric keeps: 2, 3 or 6 (--symmetry; 3 when not given)."""
     return args.symmetry or 3
+
+
+def _involution(args: argparse.Namespace) -> str:
+    """The involution --symmetry 2 keeps (--involution; ``reverse`` when not given)."""
+    return args.involution or "reverse"
 
 
 def _organised(args: argparse.Namespace, config, stepdown: bool = False):

@@ -32,16 +32,22 @@ by the index reversal ``i → n-1-i`` (entry ``(i, j)`` to ``(n-1-i, n-1-j)``:
 the low ``n²`` bits of a factor reversed).  ρ commutes with the shift and
 maps the tensor to itself, so the orbits of three come in pairs: columns
 ``2k`` and ``2k+1`` hold ``(x, y, z)`` and ``(ρx, ρy, ρz)``.  Every move is
-made on a column and copied, through ρ, to its partner; partners never flip
-with each other; a pair is dropped whole (rank −6) when a factor is zero or
-when a column equals a rotation of its partner (the six terms are then three
-terms twice, which cancel mod 2).  The rank moves in steps of six.
+made on a column and copied, through ρ (:func:`image`), to its partner;
+partners never flip with each other; a pair is dropped whole (rank −6) when
+a factor is zero or when a column equals a rotation of its partner (the six
+terms are then three terms twice, which cancel mod 2).  The rank moves in steps of six.
 
-**Two-fold symmetry** (``mirror=True, cyclic=False``): ρ alone, which every
-shape ⟨n,m,p⟩ has (an r×c factor's low r·c bits reversed; ``nn`` holds r·c
-per position).  A column is one term, not an orbit of three, so two slots
-can only be equal in the same position; the columns come in ρ-pairs as
-above, and a pair is dropped when a column equals its partner.
+**Two-fold symmetry** (``mirror=True, cyclic=False``): one involution
+alone.  ρ maps the tensor of every shape ⟨n,m,p⟩ to itself; the
+transposition τ, ``(u, v, w) → (vᵀ, uᵀ, wᵀ)``, and ρτ map that of ⟨n,m,n⟩
+to itself.  An involution is data: ``perm: int64 (3,)`` sends the factor of
+position c to position ``perm[c]`` (τ swaps A and B), and ``table: uint64
+(3, 8, 256)`` maps its bits, a byte at a time (:func:`image`).  A column is
+one term, not an orbit of three, so two slots can only be equal in the same
+position; the columns come in pairs as above, the partner of a column
+holding its image, and a pair is dropped when a column equals its partner.
+(The six-fold walk is the same with ``perm`` the identity and ``table``
+ρ.)
 
 ``pairs: int32 (maxp, 4)`` lists the equal slots of different orbits as
 ``(r1, a, r2, b)`` and ``npairs: int64 (1,)`` their number; updated after a
@@ -63,25 +69,24 @@ def max_pairs(cap: int) -> int:
     return max(1, slots * (slots - 1) // 2)
 
 
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_M8 = np.uint64(0x00FF00FF00FF00FF)
-_M16 = np.uint64(0x0000FFFF0000FFFF)
-_S1, _S2, _S4, _S8, _S16, _S32 = (np.uint64(k) for k in (1, 2, 4, 8, 16, 32))
-_NO_BITS = np.zeros(3, dtype=np.int64)  # ``nn`` of the walks without ρ
+_BYTE = np.uint64(0xFF)
+_S8 = np.uint64(8)
+_NO_PERM = np.arange(3, dtype=np.int64)  # ``perm`` of the walks without an involution
+_NO_TABLE = np.zeros((3, 8, 256), dtype=np.uint64)
 
 
-@njit(cache=True)
-def reflect(x, nn):
-    """ρ of a factor of ``nn = n²`` bits: its low ``nn`` bits reversed."""
-    x = ((x >> _S1) & _M1) | ((x & _M1) << _S1)
-    x = ((x >> _S2) & _M2) | ((x & _M2) << _S2)
-    x = ((x >> _S4) & _M4) | ((x & _M4) << _S4)
-    x = ((x >> _S8) & _M8) | ((x & _M8) << _S8)
-    x = ((x >> _S16) & _M16) | ((x & _M16) << _S16)
-    x = (x >> _S32) | (x << _S32)
-    return x >> np.uint64(64 - nn)
+@njit(cache=True, inline="always")
+def image(x, c, table):
+    """The involution's image of factor ``x`` of position ``c`` (a factor of
+    position ``perm[c]``), read byte by byte from ``table: uint64 (3, 8, 256)``
+    (see :func:`.symmetric.table`)."""
+    y = np.uint64(0)
+    k = 0
+    while x:
+        y |= table[c, k, x & _BYTE]
+        x >>= _S8
+        k += 1
+    return y
 
 
 @njit(cache=True, inline="always")
@@ -195,11 +200,11 @@ def _add_pairs_of(X, orbits, pairs, npairs, deg, r, a, mirror=False, cyclic=True
 
 
 @njit(cache=True)
-def reduce_all(X, orbits, mirror=False, nn=_NO_BITS, cyclic=True):
+def reduce_all(X, orbits, mirror=False, perm=_NO_PERM, table=_NO_TABLE, cyclic=True):
     """Drop orbits with a zero factor (with ρ: and pairs that cancel) and
     merge orbits with terms equal in two positions until none are left;
-    return the new number of columns.  ``nn: int64 (3,)``: the bits of a
-    factor in each position, for ρ."""
+    return the new number of columns.  ``perm``, ``table``: the involution
+    (see :func:`walk`)."""
     changed = True
     while changed:
         changed = False
@@ -222,7 +227,7 @@ def reduce_all(X, orbits, mirror=False, nn=_NO_BITS, cyclic=True):
                             c = (a + 2) % 3
                             X[c, r1] ^= X[(b + 2) % 3, r2]
                             if mirror:
-                                X[c, r1 ^ 1] = reflect(X[c, r1], nn[c])
+                                X[perm[c], r1 ^ 1] = image(X[c, r1], c, table)
                             orbits = delete_orbit(X, orbits, r2, mirror)
                             changed = True
                             break
@@ -236,7 +241,8 @@ def reduce_all(X, orbits, mirror=False, nn=_NO_BITS, cyclic=True):
 
 
 @njit(cache=True)
-def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=_NO_BITS, cyclic=True):
+def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, perm=_NO_PERM,
+                    table=_NO_TABLE, cyclic=True):
     """One plus transition on the terms of two random orbits; return the new
     number of columns (unchanged when no suitable pair was found or there is
     no room; six-fold: the new orbit comes with its partner)."""
@@ -259,17 +265,18 @@ def plus_transition(X, orbits, cap, rng, tries=64, mirror=False, nn=_NO_BITS, cy
         X[(a + 2) % 3, orbits] = z
         X[(b + 2) % 3, r2] = z2 ^ z
         if mirror:
-            X[a, r1 ^ 1] = reflect(X[a, r1], nn[a])
-            X[(b + 2) % 3, r2 ^ 1] = reflect(X[(b + 2) % 3, r2], nn[(b + 2) % 3])
+            c = (b + 2) % 3
+            X[perm[a], r1 ^ 1] = image(X[a, r1], a, table)
+            X[perm[c], r2 ^ 1] = image(X[c, r2], c, table)
             for p in range(3):
-                X[p, orbits + 1] = reflect(X[p, orbits], nn[p])
+                X[perm[p], orbits + 1] = image(X[p, orbits], p, table)
         return orbits + step
     return orbits
 
 
 @njit(cache=True)
 def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop_below, target,
-         sampling=0, mirror=False, nn=_NO_BITS, cyclic=True):
+         sampling=0, mirror=False, perm=_NO_PERM, table=_NO_TABLE, cyclic=True):
     """Random orbit flips until something happens (as :func:`.flips_z2.walk`,
     counted in orbits).
 
@@ -288,8 +295,12 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         uniform factor value among those held twice or more, then a uniform
         pair of its holders (by rejection from uniform pairs: a pair whose
         first slot has d partners is kept with probability 1/(d(d+1))).
-      mirror: the columns come in ρ-pairs (six- and two-fold walks).
-      nn: ``int64 (3,)``, the bits of a factor in each position, for ρ.
+      mirror: the columns come in pairs under an involution (ρ in the six-
+        fold walk, ρ, τ or ρτ in the two-fold one).
+      perm: ``int64 (3,)``, the involution's permutation of positions: it
+        maps the factor of position c to position ``perm[c]``.
+      table: ``uint64 (3, 8, 256)``, the involution on factors, by bytes
+        (:func:`image`).
       cyclic: a column is an orbit of the cyclic shift (three- and six-fold
         walks); ``False``: a column is one term (two-fold).
     Returns:
@@ -311,10 +322,10 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         if total == 0 or since >= plateau:
             new = orbits
             if orbits < max_orbits:
-                new = plus_transition(X, orbits, min(cap, max_orbits), rng, 64, mirror, nn,
-                                      cyclic)
+                new = plus_transition(X, orbits, min(cap, max_orbits), rng, 64, mirror,
+                                      perm, table, cyclic)
             if new != orbits:
-                orbits = reduce_all(X, new, mirror, nn, cyclic)
+                orbits = reduce_all(X, new, mirror, perm, table, cyclic)
                 rebuild_pairs(X, orbits, pairs, npairs, deg, mirror, cyclic)
                 since = 0
                 continue
@@ -337,11 +348,11 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         flips += 1
         since += 1
         if mirror:
-            X[c1, r1 ^ 1] = reflect(X[c1, r1], nn[c1])
-            X[c2, r2 ^ 1] = reflect(X[c2, r2], nn[c2])
+            X[perm[c1], r1 ^ 1] = image(X[c1, r1], c1, table)
+            X[perm[c2], r2 ^ 1] = image(X[c2, r2], c2, table)
         if (X[c1, r1] == 0 or X[c2, r2] == 0
                 or (mirror and (self_cancels(X, r1, cyclic) or self_cancels(X, r2, cyclic)))):
-            orbits = reduce_all(X, orbits, mirror, nn, cyclic)
+            orbits = reduce_all(X, orbits, mirror, perm, table, cyclic)
             rebuild_pairs(X, orbits, pairs, npairs, deg, mirror, cyclic)
             since = 0
             continue
@@ -350,12 +361,14 @@ def walk(X, state, pairs, npairs, deg, rng, max_flips, plateau, max_orbits, stop
         _drop_pairs_of(pairs, npairs, deg, r2, c2)
         twin2 = _add_pairs_of(X, orbits, pairs, npairs, deg, r2, c2, mirror, cyclic)
         if mirror:
-            _drop_pairs_of(pairs, npairs, deg, r1 ^ 1, c1)
-            twin1 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r1 ^ 1, c1, mirror, cyclic)
-            _drop_pairs_of(pairs, npairs, deg, r2 ^ 1, c2)
-            twin2 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r2 ^ 1, c2, mirror, cyclic)
+            _drop_pairs_of(pairs, npairs, deg, r1 ^ 1, perm[c1])
+            twin1 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r1 ^ 1, perm[c1], mirror,
+                                   cyclic)
+            _drop_pairs_of(pairs, npairs, deg, r2 ^ 1, perm[c2])
+            twin2 |= _add_pairs_of(X, orbits, pairs, npairs, deg, r2 ^ 1, perm[c2], mirror,
+                                   cyclic)
         if twin1 or twin2:
-            orbits = reduce_all(X, orbits, mirror, nn, cyclic)
+            orbits = reduce_all(X, orbits, mirror, perm, table, cyclic)
             rebuild_pairs(X, orbits, pairs, npairs, deg, mirror, cyclic)
             since = 0
     state[0] = orbits

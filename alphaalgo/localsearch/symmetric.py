@@ -24,12 +24,22 @@ are.  A fixed term is given by the entries of its three factors, each set
 closed under the reversal (Strassen's ``(a00+a11)(b00+b11)`` for ⟨2,2,2⟩);
 the start adds its expansion to the schoolbook terms (mod 2).  With fixed
 terms the rank can be odd where the schoolbook terms alone pair up.
+
+The two-fold walk may keep another involution instead (:class:`Involution`,
+``improve --involution``): τ, the transposition ``(u, v, w) → (vᵀ, uᵀ, wᵀ)``
+that ``(AB)ᵀ = BᵀAᵀ`` gives (it maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so a symmetry of
+⟨n,m,n⟩), or ρτ, both at once.  A τ-fixed term is ``u ⊗ uᵀ ⊗ w`` with w
+symmetric; the schoolbook terms τ fixes, ``a_ij b_ji c_ii``, are grouped by
+their C factor into n such terms (``(a_i0+…)(b_0i+…) c_ii``), the fewest a
+τ-invariant scheme can have (their classes mod the pairs have rank n).  ρτ
+fixes no schoolbook term when m is even.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -37,7 +47,7 @@ from .. import tensors
 from ..tensors import Scheme
 from . import flips_sym, packing
 from .rng import make_rng
-from .walk import SearchConfig, check_symmetry
+from .walk import SearchConfig, check_involution, check_symmetry
 
 Blocks = tuple[tuple[int, ...], ...]
 #: A fixed term of the two-fold walk: the entries ``(row, column)`` of its A, B
@@ -80,15 +90,86 @@ def check_blocks(blocks: Sequence[Sequence[int]], n: int, symmetry: int = 3) -> 
                              f"maps to blocks, got {list(map(list, blocks))}")
 
 
-def reflect(x: int, size: int) -> int:
-    """ρ of a factor bit mask of ``size`` entries (an r×c factor, row-major:
-    entry (i, j) to (r-1-i, c-1-j), i.e. its low ``size`` bits reversed)."""
-    return int(flips_sym.reflect(np.uint64(x), size))
+@dataclasses.dataclass(frozen=True)
+class Involution:
+    """A symmetry of order two of the tensor of ⟨n,m,p⟩, as data.
+
+    The factor of position c (0: A n×m, 1: B m×p, 2: C p×n, row-major bit
+    masks) goes to position ``perm[c]``, its bit q to bit ``bits[c][q]``.
+    """
+    name: str
+    shape: tuple[int, int, int]
+    perm: tuple[int, int, int]
+    bits: tuple[tuple[int, ...], ...]
 
 
-def reflect_term(t: Term, sizes: Sequence[int]) -> Term:
-    """ρ of a term of bit masks, factor by factor."""
-    return (reflect(t[0], sizes[0]), reflect(t[1], sizes[1]), reflect(t[2], sizes[2]))
+def _dims(shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Rows and columns of the A, B and C factors of ⟨n,m,p⟩."""
+    n, m, p = shape
+    return (n, m), (m, p), (p, n)
+
+
+def _entry_map(name: str, shape: Sequence[int]) -> Callable[[int, int, int],
+                                                             tuple[int, int, int]]:
+    """``(position, row, column) → (position, row, column)`` of an involution."""
+    dims = _dims(shape)
+
+    def reverse(c: int, i: int, j: int) -> tuple[int, int, int]:
+        return c, dims[c][0] - 1 - i, dims[c][1] - 1 - j
+
+    def transpose(c: int, i: int, j: int) -> tuple[int, int, int]:
+        return (1, 0, 2)[c], j, i
+
+    if name == "reverse":
+        return reverse
+    if name == "transpose":
+        return transpose
+    return lambda c, i, j: reverse(*transpose(c, i, j))
+
+
+def involution(shape: Sequence[int], name: str = "reverse") -> Involution:
+    """The involution ``name`` (:data:`.walk.INVOLUTIONS`) of ⟨n,m,p⟩:
+    ``ValueError`` for τ and ρτ unless n = p."""
+    shape = tuple(int(d) for d in shape)
+    check_involution(2, name)
+    n, m, p = shape
+    if name != "reverse" and n != p:
+        rotated = next((r for r in ((m, p, n), (p, n, m)) if r[0] == r[2]), None)
+        hint = "" if rotated is None else (
+            f"; ⟨{n},{m},{p}⟩ rotated is ⟨{','.join(map(str, rotated))}⟩: walk that shape")
+        raise ValueError(f"the transposition maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so the involution "
+                         f"{name!r} needs n = p, got ⟨{n},{m},{p}⟩{hint}")
+    dims = _dims(shape)
+    move = _entry_map(name, shape)
+    bits = []
+    for c, (rows, cols) in enumerate(dims):
+        out = []
+        for i, j in itertools.product(range(rows), range(cols)):
+            c2, i2, j2 = move(c, i, j)
+            out.append(i2 * dims[c2][1] + j2)
+        bits.append(tuple(out))
+    perm = tuple(move(c, 0, 0)[0] for c in range(3))
+    return Involution(name, shape, perm, tuple(bits))
+
+
+def image_term(t: Term, inv: Involution) -> Term:
+    """The involution's image of a term of bit masks."""
+    out = [0, 0, 0]
+    for c in range(3):
+        out[inv.perm[c]] = sum(1 << b for q, b in enumerate(inv.bits[c]) if (t[c] >> q) & 1)
+    return (out[0], out[1], out[2])
+
+
+def table(inv: Involution) -> np.ndarray:
+    """``uint64 (3, 8, 256)``: entry ``[c, k, x]`` is the image of the byte x
+    as byte k of a factor of position c (:func:`.flips_sym.image`)."""
+    out = np.zeros((3, 8, 256), dtype=np.uint64)
+    for c in range(3):
+        for q, b in enumerate(inv.bits[c]):
+            k, bit = divmod(q, 8)
+            has = (np.arange(256) >> bit) & 1 == 1
+            out[c, k, has] |= np.uint64(1 << b)
+    return out
 
 
 def _unit(n: int, i: int, j: int) -> int:
@@ -96,10 +177,12 @@ def _unit(n: int, i: int, j: int) -> int:
     return 1 << (i * n + j)
 
 
-def parse_fixed(text: str, shape: Sequence[int]) -> tuple[FixedSpec, ...]:
+def parse_fixed(text: str, shape: Sequence[int],
+                inv: Involution | None = None) -> tuple[FixedSpec, ...]:
     """Fixed terms of the two-fold walk from ``"0.0,1.1/0.0,1.1/0.0,1.1;…"``:
     per term, the entries ``row.column`` of its A, B and C factors (C is p×n,
-    indexed ``c_ki``); ``ValueError`` unless each is closed under ρ."""
+    indexed ``c_ki``); ``ValueError`` unless the involution (ρ when ``None``)
+    maps each to itself."""
     out = []
     try:
         for part in text.split(";"):
@@ -113,55 +196,101 @@ def parse_fixed(text: str, shape: Sequence[int]) -> tuple[FixedSpec, ...]:
         raise ValueError(f"fixed terms must look like '0.0,1.1/0.0,1.1/0.0,1.1' (the entries "
                          f"row.column of A, B and C per term, terms split by ';'), "
                          f"got {text!r}") from None
-    check_fixed(out, shape)
+    check_fixed(out, shape, inv)
     return tuple(out)
 
 
-def check_fixed(fixed: Sequence[FixedSpec], shape: Sequence[int]) -> None:
+def _spec_term(spec: FixedSpec, shape: Sequence[int]) -> Term:
+    """The bit-mask term of a fixed term given by its entries."""
+    dims = _dims(shape)
+    masks = [sum(_unit(dims[c][1], i, j) for i, j in entries) for c, entries in enumerate(spec)]
+    return (masks[0], masks[1], masks[2])
+
+
+def check_fixed(fixed: Sequence[FixedSpec], shape: Sequence[int],
+                inv: Involution | None = None) -> None:
     """``ValueError`` unless every factor's entries are in range (A n×m, B m×p,
-    C p×n), not empty, and closed under ρ (entry (i, j) to (r-1-i, c-1-j))."""
-    n, m, p = shape
+    C p×n) and not empty, and the involution (ρ when ``None``) maps each term
+    to itself (ρ: each factor's entries closed under (i, j) → (r-1-i, c-1-j);
+    τ: B's entries A's transposed, C's symmetric)."""
+    inv = inv or involution(shape)
     for spec in fixed:
-        for name, entries, (r, c) in zip("ABC", spec, ((n, m), (m, p), (p, n))):
+        for name, entries, (r, c) in zip("ABC", spec, _dims(shape)):
             if not entries or any(not (0 <= i < r and 0 <= j < c) for i, j in entries):
                 raise ValueError(f"fixed term {name}: entries must be row.column within "
                                  f"{r}×{c}, got {entries}")
-            if set(entries) != {(r - 1 - i, c - 1 - j) for i, j in entries}:
-                raise ValueError(f"fixed term {name}: the entries {sorted(entries)} are not "
-                                 f"closed under the reversal (i, j) → ({r - 1}-i, {c - 1}-j)")
+        t = _spec_term(spec, shape)
+        if image_term(t, inv) != t:
+            what = ("its entries are not closed under the reversal (i, j) → (r-1-i, c-1-j)"
+                    if inv.name == "reverse" else
+                    f"the involution {inv.name!r} does not map it to itself")
+            text = "/".join(",".join(f"{i}.{j}" for i, j in f) for f in spec)
+            raise ValueError(f"fixed term {text}: {what}")
 
 
-def mirror_start(shape: Sequence[int], fixed: Sequence[FixedSpec] = ()) -> Scheme:
-    """A ρ-invariant scheme of ⟨n,m,p⟩ over Z2 to walk from (``symmetry=2``):
-    the fixed terms of ``fixed`` and the schoolbook terms whose reversal is
-    themselves (the centre, when n, m, p are all odd), then the schoolbook
-    terms plus the expansions of the fixed terms (mod 2), in ρ-pairs."""
+def mirror_start(shape: Sequence[int], fixed: Sequence[FixedSpec] = (),
+                 inv: Involution | None = None) -> Scheme:
+    """A scheme of ⟨n,m,p⟩ over Z2 invariant under ``inv`` (ρ when ``None``)
+    to walk from (``symmetry=2``): the fixed terms of ``fixed``; then the
+    schoolbook terms plus the expansions of the fixed terms (mod 2), those
+    the involution maps to themselves grouped by their C factor into fixed
+    terms (ρ: the centre, when n, m, p are all odd; τ: n terms
+    ``(a_i0+…)(b_0i+…) c_ii``) whose expansions are added in turn, and the
+    rest in pairs ``t, inv(t)``."""
     n, m, p = (int(d) for d in shape)
-    check_fixed(fixed, shape)
+    inv = inv or involution(shape)
+    check_fixed(fixed, shape, inv)
     odd: dict[Term, int] = {}
 
     def toggle(t: Term) -> None:
         odd[t] = odd.get(t, 0) ^ 1
 
+    def add_fixed(t: Term) -> None:
+        terms.append(t)
+        for x, y, z in itertools.product(*(_bit_masks(f) for f in t)):
+            toggle((x, y, z))
+
     for i, j, k in itertools.product(range(n), range(m), range(p)):
         toggle((_unit(m, i, j), _unit(p, j, k), _unit(n, k, i)))
     terms: list[Term] = []
-    for sa, sb, sc in fixed:
-        terms.append((sum(_unit(m, i, j) for i, j in sa), sum(_unit(p, j, k) for j, k in sb),
-                      sum(_unit(n, k, i) for k, i in sc)))
-        for (i, j), (j2, k), (k2, i2) in itertools.product(sa, sb, sc):
-            toggle((_unit(m, i, j), _unit(p, j2, k), _unit(n, k2, i2)))
-    terms += sorted(t for t, c in odd.items() if c)
+    for spec in fixed:
+        add_fixed(_spec_term(spec, shape))
+    groups: dict[int, list[Term]] = {}
+    for t in sorted(t for t, c in odd.items() if c and image_term(t, inv) == t):
+        groups.setdefault(t[2], []).append(t)
+    for w, group in groups.items():
+        grouped = (sum({t[0] for t in group}), sum({t[1] for t in group}), w)
+        for t in [grouped] if image_term(grouped, inv) == grouped else group:
+            add_fixed(t)
+    rest = sorted(t for t, c in odd.items() if c)
+    if any(image_term(t, inv) == t for t in rest):
+        raise ValueError(f"the fixed terms leave terms that the involution {inv.name!r} maps "
+                         f"to themselves: give other fixed terms")
+    seen: set[Term] = set()
+    for t in rest:
+        if t not in seen:
+            mate = image_term(t, inv)
+            seen |= {t, mate}
+            terms += [t, mate]
     return _terms_scheme((n, m, p), terms)
 
 
-def start_for(shape: Sequence[int], symmetry: int = 3, blocks: str | None = None) -> Scheme:
+def _bit_masks(x: int) -> list[int]:
+    """The single bits of the mask x."""
+    return [1 << q for q in range(x.bit_length()) if (x >> q) & 1]
+
+
+def start_for(shape: Sequence[int], symmetry: int = 3, blocks: str | None = None,
+              involution_name: str = "reverse") -> Scheme:
     """The start of a symmetric walk of ``shape``, its fixed terms from the
     text ``blocks`` (``improve --blocks``; ``None``: the default): for
-    ``symmetry=2`` :func:`mirror_start` with :func:`parse_fixed`, otherwise
-    (square shapes) :func:`start` with :func:`parse_blocks`."""
+    ``symmetry=2`` :func:`mirror_start` with :func:`parse_fixed` under the
+    involution ``involution_name``, otherwise (square shapes) :func:`start`
+    with :func:`parse_blocks`."""
+    check_involution(symmetry, involution_name)
     if symmetry == 2:
-        return mirror_start(shape, () if blocks is None else parse_fixed(blocks, shape))
+        inv = involution(shape, involution_name)
+        return mirror_start(shape, () if blocks is None else parse_fixed(blocks, shape, inv), inv)
     n = int(shape[0])
     return start(n, None if blocks is None else parse_blocks(blocks, n), symmetry)
 
@@ -215,17 +344,21 @@ def expand(shape: Sequence[int], fixed: Sequence[Term], X: np.ndarray, orbits: i
     return _terms_scheme(shape, cols)
 
 
-def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[Term], np.ndarray]:
+def split(scheme: Scheme, symmetry: int = 3,
+          involution_name: str = "reverse") -> tuple[list[Term], np.ndarray]:
     """``(fixed terms, representatives uint64 (3, orbits))`` of a
     cyclic-invariant scheme (read mod 2); ``ValueError`` when it is not one.
     With ``symmetry=6`` the representatives come in ρ-pairs (columns ``2k``
     and ``2k+1``, the second ρ of the first), and ``ValueError`` unless the
     scheme is invariant under ρ with no orbit its own image.  With
     ``symmetry=2`` (any shape) the columns are the terms other than the
-    fixed ones (``t = ρt``), in ρ-pairs."""
+    fixed ones (``t = inv(t)`` for the involution ``involution_name``), in
+    pairs ``t, inv(t)``."""
     check_symmetry(symmetry)
+    check_involution(symmetry, involution_name)
     if symmetry == 2:
-        return _split_mirror(scheme)
+        _integral(scheme)
+        return _split_mirror(scheme, involution(scheme.shape, involution_name))
     n = _square(scheme)
     terms = _nonzero_terms(scheme)
     fixed = [t for t in terms if t[0] == t[1] == t[2]]
@@ -249,6 +382,10 @@ def split(scheme: Scheme, symmetry: int = 3) -> tuple[list[Term], np.ndarray]:
     return fixed, np.array(reps, dtype=np.uint64).reshape(-1, 3).T.copy()
 
 
+_NAMES = {"reverse": "index reversal", "transpose": "transposition",
+          "both": "transposition with the index reversal"}
+
+
 def _nonzero_terms(scheme: Scheme) -> list[Term]:
     """The scheme's terms read mod 2 as bit-mask triples, those with a zero
     factor left out."""
@@ -257,24 +394,22 @@ def _nonzero_terms(scheme: Scheme) -> list[Term]:
     return [t for t in terms if all(t)]
 
 
-def _split_mirror(scheme: Scheme) -> tuple[list[Term], np.ndarray]:
+def _split_mirror(scheme: Scheme, inv: Involution) -> tuple[list[Term], np.ndarray]:
     """:func:`split` for ``symmetry=2``."""
-    _integral(scheme)
-    sizes = scheme.sizes
     fixed: list[Term] = []
     rest: dict[Term, int] = {}
     for t in _nonzero_terms(scheme):
-        if reflect_term(t, sizes) == t:
+        if image_term(t, inv) == t:
             fixed.append(t)
         else:
             rest[t] = rest.get(t, 0) + 1
     cols: list[Term] = []
     for t in sorted(rest):
         while rest[t]:
-            image = reflect_term(t, sizes)
+            image = image_term(t, inv)
             if rest.get(image, 0) == 0:
-                raise ValueError("the scheme is not invariant under the index reversal "
-                                 "(two-fold symmetry)")
+                raise ValueError(f"the scheme is not invariant under the {_NAMES[inv.name]} "
+                                 f"(two-fold symmetry)")
             rest[t] -= 1
             rest[image] -= 1
             cols += [t, image]
@@ -283,8 +418,8 @@ def _split_mirror(scheme: Scheme) -> tuple[list[Term], np.ndarray]:
 
 def _pair_up(n: int, fixed: list[Term], reps: list[Term]) -> list[Term]:
     """The orbits' representatives ordered in ρ-pairs (see :func:`split`)."""
-    sizes = (n * n,) * 3
-    if sorted(fixed) != sorted(reflect_term(f, sizes) for f in fixed):
+    rho = involution((n, n, n))
+    if sorted(fixed) != sorted(image_term(f, rho) for f in fixed):
         raise ValueError("the scheme's fixed terms are not invariant under the index "
                          "reversal (six-fold symmetry)")
     where: dict[tuple[int, int, int], list[int]] = {}
@@ -296,7 +431,7 @@ def _pair_up(n: int, fixed: list[Term], reps: list[Term]) -> list[Term]:
     for k, t in enumerate(reps):
         if used[k]:
             continue
-        image = reflect_term(t, sizes)
+        image = image_term(t, rho)
         mates = [q for q in where.get(image, []) if not used[q] and q != k]
         if not mates:
             raise ValueError("the scheme is not invariant under the index reversal with its "
@@ -318,17 +453,19 @@ def is_cyclic_invariant(scheme: Scheme) -> bool:
     return sorted(cols) == sorted(rotated)
 
 
-def search_config(start_rank: int, symmetry: int = 3) -> SearchConfig:
+def search_config(start_rank: int, symmetry: int = 3,
+                  involution_name: str = "reverse") -> SearchConfig:
     """The walk settings for symmetric searches, chosen by measurement on
     ⟨5,5,5⟩ (benchmarks/RESULTS.md): independent runs from the start, each
     ended after 3.3·10⁷ orbit flips without a new best of its own; a plus
     transition after 16,667 orbit flips without a reduction, up to a third of
     the start's rank above the run's best; flips drawn uniformly by factor
     value.  (Moosbauer & Poole's settings, counted in orbit flips.)  The
-    same for ``symmetry=6``, where an orbit flip is six flips."""
+    same for ``symmetry=6``, where an orbit flip is six flips, and for
+    ``symmetry=2`` with any of :data:`.walk.INVOLUTIONS`."""
     return SearchConfig(symmetric=True, plateau=16_667, plus_slack=max(3, start_rank // 3),
                         restart="start", restart_after=33_000_000, sampling="values",
-                        symmetry=symmetry)
+                        symmetry=symmetry, involution=involution_name)
 
 
 def _square(scheme: Scheme) -> int:
@@ -355,20 +492,23 @@ class SymmetricWalker:
     """
 
     def __init__(self, scheme: Scheme, ring: str, cap: int, seed: int,
-                 sampling: int = 0, symmetry: int = 3) -> None:
+                 sampling: int = 0, symmetry: int = 3, involution_name: str = "reverse") -> None:
         """``sampling``: 0 uniform pairs, 1 uniform factor values
-        (:func:`.flips_sym.walk`); ``symmetry``: 2, 3 or 6 (see the module)."""
+        (:func:`.flips_sym.walk`); ``symmetry``: 2, 3 or 6, and
+        ``involution_name`` the one a two-fold walk keeps (see the module)."""
         if ring != "Z2":
             raise ValueError("symmetric walks are over Z2 (use lifting for Z)")
         packing.check_searchable(scheme, "Z2")
         self.ring = ring
         self.like = scheme
-        self.fixed, reps = split(scheme, symmetry)
+        self.fixed, reps = split(scheme, symmetry, involution_name)
         self.shape = tuple(int(d) for d in scheme.shape)
         self.cyclic = symmetry != 2
         self.mirror = symmetry != 3
         self.size = 3 if self.cyclic else 1  # terms per column
-        self.nn = np.array(scheme.sizes, dtype=np.int64)  # bits per factor, for ρ
+        inv = involution(self.shape, involution_name)  # the partners' (ρ for six-fold)
+        self.perm = np.array(inv.perm, dtype=np.int64)
+        self.table = table(inv)
         self.step = 2 if self.mirror else 1  # columns per orbit of the group
         self.cap = max(int(cap) // self.size + 2 * self.step, reps.shape[1] + 2 * self.step)
         self.rng = make_rng(seed)
@@ -379,7 +519,8 @@ class SymmetricWalker:
         self.sampling = sampling
         self.X = np.zeros((3, self.cap), dtype=np.uint64)
         self.X[:, :reps.shape[1]] = reps
-        orbits = flips_sym.reduce_all(self.X, reps.shape[1], self.mirror, self.nn, self.cyclic)
+        orbits = flips_sym.reduce_all(self.X, reps.shape[1], self.mirror, self.perm,
+                                     self.table, self.cyclic)
         self._rebuild(orbits)
 
     def _rebuild(self, orbits: int) -> None:
@@ -423,5 +564,5 @@ class SymmetricWalker:
                                      int(max_flips), int(plateau),
                                      self._orbits_below(max_rank),
                                      self._orbits_below(stop_below), int(t), self.sampling,
-                                     self.mirror, self.nn, self.cyclic)
+                                     self.mirror, self.perm, self.table, self.cyclic)
         return int(flips), int(code)

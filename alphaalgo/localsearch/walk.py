@@ -27,12 +27,27 @@ RESTARTS = ("pool", "start", "stepdown", "population")
 #: The groups a symmetric walk keeps: 2 (the index reversal ρ, any shape), 3 (the
 #: cyclic shift of ⟨n,n,n⟩) or 6 (both; :mod:`.symmetric`).
 SYMMETRIES = (2, 3, 6)
+#: The involution a two-fold walk keeps: ρ (the index reversal, any shape), τ
+#: (the transposition ``(u, v, w) → (vᵀ, uᵀ, wᵀ)``, shapes ⟨n,m,n⟩) or ρτ
+#: (both, ⟨n,m,n⟩); :mod:`.symmetric`.
+INVOLUTIONS = ("reverse", "transpose", "both")
 
 
 def check_symmetry(symmetry: int) -> None:
     """``ValueError`` unless ``symmetry`` is one of :data:`SYMMETRIES`."""
     if symmetry not in SYMMETRIES:
         raise ValueError(f"symmetry must be 2, 3 or 6, got {symmetry}")
+
+
+def check_involution(symmetry: int, involution: str) -> None:
+    """``ValueError`` unless ``involution`` is one of :data:`INVOLUTIONS`, and
+    ``reverse`` where ``symmetry`` is 6 (the six-fold walk keeps ρ)."""
+    if involution not in INVOLUTIONS:
+        raise ValueError(f"involution must be one of {', '.join(INVOLUTIONS)}, "
+                         f"got {involution!r}")
+    if symmetry != 2 and involution != "reverse":
+        raise ValueError(f"the involution {involution!r} is for the two-fold walk "
+                         f"(symmetry 2); the six-fold walk keeps 'reverse'")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +88,8 @@ class SearchConfig:
         (:mod:`.symmetric`; over Z2, lifted for Z); the start must have the
         symmetry.
       symmetry: with ``symmetric``, 3 (the cyclic shift of ⟨n,n,n⟩), 6 (also
-        the index reversal ρ) or 2 (ρ alone, any shape; :mod:`.symmetric`).
+        the index reversal ρ) or 2 (one involution alone; :mod:`.symmetric`).
+      involution: with ``symmetry=2``, one of :data:`INVOLUTIONS`.
       sandwich: at every restart (``"pool"``, ``"start"``), put the scheme under a
         random symmetry of the matmul tensor with this many elementary matrices
         per mode (:func:`.moves.sandwich`; 0: never).
@@ -99,6 +115,7 @@ class SearchConfig:
     dependent: bool = False
     symmetric: bool = False
     symmetry: int = 3
+    involution: str = "reverse"
     restart: str = "pool"
     sampling: str = "pairs"
     sandwich: int = 0
@@ -117,6 +134,7 @@ class SearchConfig:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer")
         check_symmetry(self.symmetry)
+        check_involution(self.symmetry, self.involution)
         if self.plus_slack < 0:
             raise ValueError("plus_slack must be ≥ 0")
         if self.sandwich < 0 or self.split < 0:
@@ -348,7 +366,8 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
         def make_walker(walker_seed: int):
             return SymmetricWalker(walk_start, walk_ring, cap, walker_seed,
                                    sampling=SAMPLINGS.index(cfg.sampling),
-                                   symmetry=cfg.symmetry)
+                                   symmetry=cfg.symmetry,
+                                   involution_name=cfg.involution)
     else:
         def make_walker(walker_seed: int):
             return Walker(walk_start, walk_ring, cap, walker_seed, cfg.bound, cfg.dependent)

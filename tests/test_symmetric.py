@@ -405,6 +405,24 @@ def test_two_fold_search_reaches_known_ranks():
                    config=symmetric.search_config(start.rank, 2, name))
         assert r.reached_target and r.scheme.rank == target, (shape, name, r.scheme.rank)
         assert tensors.verify(r.scheme, "Z2").valid and _two_fold(r.scheme, name)
+        if name == "transpose":
+            assert _fixed_diagonal(r.scheme) == _schoolbook_diagonal(shape)
+
+
+def _fixed_diagonal(scheme) -> set[tuple[int, int]]:
+    """The entries (A bit, k) of Σ u ⊗ diag(w) over the τ-fixed terms u⊗uᵀ⊗w, mod 2."""
+    n = scheme.shape[0]
+    odd: set[tuple[int, int]] = set()
+    for u, _, w in symmetric.split(scheme, 2, "transpose")[0]:
+        odd ^= {(q, k) for q in range(u.bit_length()) if (u >> q) & 1
+                for k in range(n) if (w >> (k * n + k)) & 1}
+    return odd
+
+
+def _schoolbook_diagonal(shape) -> set[tuple[int, int]]:
+    """Σ_ij a_ij ⊗ c_ii: the terms a_ij b_ji c_kk of the matmul tensor, as (A bit, k)."""
+    n, m, _ = shape
+    return {(i * m + j, i) for i in range(n) for j in range(m)}
 
 
 def test_cli_two_fold_from_scratch(tmp_path, capsys):
@@ -447,6 +465,7 @@ def test_alphatensors_z2_47_is_invariant_under_the_transposition():
     s = formats.read_scheme("kernels/schemes/alphatensor-z2-4x4x4-r47.json").scheme
     fixed, cols = symmetric.split(s, 2, "transpose")
     assert (len(fixed), cols.shape[1]) == (11, 36) and _two_fold(s, "transpose")
+    assert _fixed_diagonal(s) == _schoolbook_diagonal((4, 4, 4))  # mirror_start's identity
     for name in ("reverse", "both"):
         with pytest.raises(ValueError, match="not invariant"):
             symmetric.split(s, 2, name)

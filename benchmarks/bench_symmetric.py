@@ -64,6 +64,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_localsearch import machine  # noqa: E402
 
+from alphaalgo.localsearch.walk import INVOLUTIONS  # noqa: E402
+
 
 def settings(variant: str, start_rank: int, symmetry: int = 3, involution: str = "reverse"):
     from alphaalgo.localsearch import SearchConfig, symmetric
@@ -151,7 +153,7 @@ def main() -> int:
     ap.add_argument("--blocks", default=None,
                     help="the fixed cubes' diagonal blocks, e.g. '0,1;2,3;4,5' (default: "
                          "symmetric.default_blocks); --symmetry 2: the fixed terms' entries")
-    ap.add_argument("--involution", choices=("reverse", "transpose", "both"), default="reverse",
+    ap.add_argument("--involution", choices=INVOLUTIONS, default="reverse",
                     help="with --symmetry 2: the index reversal (default), the transposition "
                          "(shapes n,m,n) or both")
     ap.add_argument("--out", default=None, metavar="DIR",

@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_localsearch import machine  # noqa: E402
 
 from alphaalgo.localsearch.flips_sym import image  # noqa: E402
+from alphaalgo.localsearch.flips_z2 import delete  # noqa: E402 (a pair is a column)
 from alphaalgo.localsearch.rng import make_rng, randint  # noqa: E402
 
 
@@ -81,14 +82,6 @@ def _store(P, r, side, table, t):
         P[0, r] = image(t[1], 1, table)
         P[1, r] = image(t[0], 0, table)
         P[2, r] = image(t[2], 2, table)
-
-
-@njit(cache=True)
-def _drop_pair(P, npairs, r):
-    for a in range(3):
-        P[a, r] = P[a, npairs - 1]
-        P[a, npairs - 1] = 0
-    return npairs - 1
 
 
 @njit(cache=True)
@@ -124,13 +117,13 @@ def _reduce(P, F, cnt, table):
         r = 0
         while r < npairs:
             if P[0, r] == 0 or P[1, r] == 0 or P[2, r] == 0:
-                npairs = _drop_pair(P, npairs, r)
+                npairs = delete(P, npairs, r)
                 changed = True
                 continue
             if P[1, r] == image(P[0, r], 0, table):  # t + τ(t) = u ⊗ uᵀ ⊗ (y + yᵀ)
                 u = P[0, r]
                 y = P[2, r]
-                npairs = _drop_pair(P, npairs, r)
+                npairs = delete(P, npairs, r)
                 nf = _add_fixed(F, nf, u, y ^ image(y, 2, table))
                 changed = True
                 continue
@@ -152,12 +145,12 @@ def _reduce(P, F, cnt, table):
                             k = a
                     if eq >= 2:
                         if eq == 3:  # t1 + t2 = 0 mod 2, and so their partners
-                            npairs = _drop_pair(P, npairs, r2)
-                            npairs = _drop_pair(P, npairs, r1)
+                            npairs = delete(P, npairs, r2)
+                            npairs = delete(P, npairs, r1)
                         else:
                             t1[k] ^= t2[k]
                             _store(P, r1, 0, table, t1)
-                            npairs = _drop_pair(P, npairs, r2)
+                            npairs = delete(P, npairs, r2)
                         changed = True
                         done = True
                         break
@@ -297,28 +290,30 @@ def _scheme(shape, P, F, cnt, inv):
     from alphaalgo import tensors
     from alphaalgo.localsearch import symmetric
 
-    terms = []
-    for r in range(int(cnt[0])):
+    npairs = int(cnt[0])
+    X = np.zeros((3, 2 * npairs), dtype=np.uint64)  # each pair's term and its image
+    for r in range(npairs):
         t = tuple(int(x) for x in P[:, r])
-        terms += [t, symmetric.image_term(t, inv)]
-    for f in range(int(cnt[1])):
-        u, w = int(F[0, f]), int(F[1, f])
-        terms.append((u, symmetric.image_term((u, 0, 0), inv)[1], w))
-    scheme = symmetric._terms_scheme(shape, terms)
+        X[:, 2 * r] = t
+        X[:, 2 * r + 1] = symmetric.image_term(t, inv)
+    fixed = [(int(u), symmetric.image_term((int(u), 0, 0), inv)[1], int(w))
+             for u, w in F[:, :int(cnt[1])].T]
+    scheme = symmetric.expand(shape, fixed, X, 2 * npairs, cyclic=False)
     if not tensors.verify(scheme, "Z2").valid:
         raise AssertionError("the τ walk left an invalid scheme")
     return scheme
 
 
-def tau_walks(shape, blocks: str, runs: int, seconds: float, seed: int, plateau: int,
-              slack: int, target: int):
-    """``runs`` independent τ walks of ``seconds`` each: the lowest scheme,
-    its run's seed and a count of the ranks the runs reached."""
+def tau_walks(start, runs: int, seconds: float, seed: int, plateau: int, slack: int,
+              target: int):
+    """``runs`` independent τ walks of ``seconds`` each from the τ-invariant
+    scheme ``start``: the lowest scheme, its run's seed and a count of the
+    ranks the runs reached."""
     from alphaalgo.localsearch import symmetric
 
+    shape = tuple(int(d) for d in start.shape)
     inv = symmetric.involution(shape, "transpose")
     table = symmetric.table(inv)
-    start = symmetric.mirror_start(shape, symmetric.parse_fixed(blocks, shape, inv), inv)
     cap = 4 * start.rank + 16
     best = None
     ranks: dict[int, int] = {}
@@ -362,16 +357,13 @@ def main() -> int:
     from alphaalgo.localsearch import search, symmetric
 
     try:
-        symmetric.mirror_start(shape, symmetric.parse_fixed(
-            blocks, shape, symmetric.involution(shape, "transpose")),
-            symmetric.involution(shape, "transpose"))
+        start = symmetric.start_for(shape, 2, blocks, "transpose")
     except ValueError as e:
         raise SystemExit(f"--shape/--blocks: {e}")
     print(json.dumps({"machine": machine()}), flush=True)
     t0 = time.perf_counter()
     (tau_rank, tau_seed, scheme), ranks = tau_walks(
-        shape, blocks, args.runs, args.run_seconds, args.seed, args.plateau, args.slack,
-        args.target)
+        start, args.runs, args.run_seconds, args.seed, args.plateau, args.slack, args.target)
     tau_s = time.perf_counter() - t0
     row = {"shape": list(shape), "runs": args.runs, "run_seconds": args.run_seconds,
            "tau_ranks": ranks, "tau_rank": tau_rank, "tau_seed": tau_seed,

@@ -326,8 +326,10 @@ def _start(shape, fixed: str = "", name: str = "reverse"):
     ((2, 2, 2), STRASSEN_DIAGONAL, "reverse", 1),
     ((4, 4, 5), "0.0,3.3/0.2,3.2/2.0,2.3", "reverse", 1),
     ((3, 5, 5), "1.2/2.2/2.1;0.0,2.4/0.0,4.4/0.0,4.2", "reverse", 2),
-    # τ: n fixed terms (a_i0+…)(b_0i+…)c_ii; Strassen's diagonal term adds one
+    # τ: n fixed terms (a_i0+…)(b_0i+…)c_ii; Strassen's diagonal term adds one;
+    # 'entries': the n·m single entries a_ij b_ji c_ii
     ((4, 5, 4), "", "transpose", 4), ((5, 3, 5), "", "transpose", 5),
+    ((4, 5, 4), "entries", "transpose", 20), ((5, 3, 5), "entries", "transpose", 15),
     ((2, 2, 2), STRASSEN_DIAGONAL, "transpose", 3),
     # ρτ: none when m is even, n when m is odd
     ((5, 4, 5), "", "both", 0), ((4, 5, 4), "", "both", 4), ((4, 4, 4), "", "both", 0),

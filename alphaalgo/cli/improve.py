@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -66,6 +67,14 @@ Without fixed terms the rank of a shape with an even index stays even.
 symmetric, and n of them start (a_i0+…)(b_0i+…)c_ii; --involution both keeps
 the transposition with the reversal, whose start has no fixed term when m is
 even.  Rotate a shape to n,m,n first: ⟨4,4,5⟩ is ⟨4,5,4⟩, ⟨4,5,5⟩ is ⟨5,4,5⟩.
+Under the transposition the fixed terms move too (a pair's term flips with a
+fixed term, a pair collapses into one), though each keeps its u and the
+diagonal of its w, and the walk is many short independent runs; --blocks
+entries starts from the n·m single entries a_ij b_ji c_ii as fixed terms.
+--release-after F walks the symmetric schemes for F flips and then goes on
+from the lowest on the plain flip graph for the rest of the budget: from a
+τ-invariant scheme of ⟨4,4,4⟩ over Z2 the plain walk reaches 47, where from
+the schoolbook scheme it stops at 49 (benchmarks/RESULTS.md).
 
 With --store PATH every result is also kept in that store (verified), and a
 search from scratch also walks from the lowest-rank scheme that one move
@@ -120,6 +129,9 @@ examples:
       --blocks 0.0,1.1/0.0,1.1/0.0,1.1 --target-rank 7 --out s7.json
   alphaalgo improve --shape 3,3,3 --ring Z --symmetric --symmetry 2 \\
       --involution transpose --target-rank 23 --out s23-t.json
+  alphaalgo improve --shape 4,4,4 --ring Z2 --symmetric --symmetry 2 \
+      --involution transpose --blocks entries --release-after 400000000 \
+      --target-rank 47 --time-limit 1800 --out s47.json
   alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \\
       --minimize additions --time-limit 60 --out s23-fewer-adds.json
 """
@@ -192,11 +204,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--involution", choices=("reverse", "transpose", "both"), default=None,
                    help="with --symmetry 2: the index reversal (reverse, the default), the "
                         "transposition (transpose, shapes n,m,n) or both")
+    p.add_argument("--release-after", type=int_range(1, 2**62, "--release-after"), default=None,
+                   metavar="F",
+                   help="with --symmetric: after F flips of the symmetric walk, go on from its "
+                        "lowest scheme on the plain flip graph for the rest of the budget")
     p.add_argument("--blocks", default=None, metavar="B",
                    help="with --symmetric from scratch: the blocks of diagonal indices whose "
                         "cubes are the fixed terms, e.g. '0,4;1,3;2' (default: i with n-1-i); "
                         "--symmetry 2: the fixed terms' entries, e.g. '0.0,1.1/0.0,1.1/0.0,1.1' "
-                        "(default: those the schoolbook terms need)")
+                        "(default: those the schoolbook terms need; with --involution transpose, "
+                        "'entries': the n·m single entries a_ij b_ji c_ii)")
     p.add_argument("--store", default=None, metavar="PATH",
                    help="keep the result in this store; from scratch, start from the best "
                         "construction of its schemes")
@@ -368,6 +385,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--symmetry chooses the group of --symmetric; give --symmetric too")
     if args.involution is not None and not (args.symmetric and _symmetry(args) == 2):
         raise UsageError("--involution chooses what --symmetric --symmetry 2 keeps; give both")
+    if args.release_after is not None and not args.symmetric:
+        raise UsageError("--release-after ends a --symmetric walk; give --symmetric too")
     if args.blocks is not None and not (args.symmetric and args.file is None):
         raise UsageError("--blocks chooses the fixed terms of --symmetric from scratch "
                          "(with --shape and no FILE)")
@@ -411,6 +430,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             # refuses a start without the symmetry
             symmetric.split(start, _symmetry(args), _involution(args))
             config = symmetric.search_config(start.rank, _symmetry(args), _involution(args))
+            if args.release_after is not None:
+                config = dataclasses.replace(config, release_after=args.release_after)
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     lifting = (args.ring == "Z" and not args.symmetric and args.method != "flips"
@@ -455,6 +476,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             over = f"{SYMMETRY_NAMES[_symmetry(args)]} schemes over {over}"
             if _symmetry(args) == 2 and _involution(args) != "reverse":
                 over += f" (involution {_involution(args)})"
+            if args.release_after is not None:
+                over += f", released to the plain walk after {args.release_after:,} flips"
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
@@ -468,6 +491,7 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
         "symmetric": bool(args.symmetric),
         "symmetry": _symmetry(args) if args.symmetric else None,
         "involution": _involution(args) if args.symmetric and _symmetry(args) == 2 else None,
+        "release_after": args.release_after,
         "lifted": bool(lift and lifted_ok),
         "history": None if result is None else [[r, f, round(t, 3)] for r, f, t in result.history],
         "walk_rank": None if result is None else result.walk_rank,
@@ -503,7 +527,6 @@ def _involution(args: argparse.Namespace) -> str:
 def _organised(args: argparse.Namespace, config, stepdown: bool = False):
     """``config`` with the walks organised as --walks, --walk and --pool ask (with
     ``stepdown`` and no --walks: ``stepdown``)."""
-    import dataclasses
 
     changes = {}
     walks = args.walks or ("stepdown" if stepdown else None)

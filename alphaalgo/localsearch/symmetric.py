@@ -238,14 +238,14 @@ def mirror_start(shape: Sequence[int], fixed: Sequence[FixedSpec] = (),
     ``(a_i0+…)(b_0i+…) c_ii``) whose expansions are added in turn, and the
     rest in pairs ``t, inv(t)``.
 
-    The walk keeps the fixed terms as they are, so for τ they decide how far
-    it gets.  Over Z2 a τ-fixed term ``u ⊗ uᵀ ⊗ w`` adds ``u ⊗ diag(w)`` to
+    The two-fold walk of :mod:`.flips_sym` keeps the fixed terms as they are,
+    so they decide how far it gets (the τ walk of :mod:`.tau` moves them).  Over Z2 a τ-fixed term ``u ⊗ uᵀ ⊗ w`` adds ``u ⊗ diag(w)`` to
     the terms ``a_ij b_ji c_kk``, and pairs add nothing there, so the fixed
     terms of every τ-invariant scheme of ⟨n,m,n⟩ satisfy ``Σ u ⊗ diag(w) =
     Σ_ij a_ij ⊗ c_ii`` (an n·m × n matrix of rank n).  Measured on ⟨4,4,4⟩
     (benchmarks/RESULTS.md, twenty-second session): AlphaTensor's 11 fixed
-    terms lead the walk to 47 in seconds, the same ``(u, diag w)`` with the
-    off-diagonal of each w cleared only to 55."""
+    terms lead the frozen walk to 47 in seconds, the same ``(u, diag w)`` with
+    the off-diagonal of each w cleared only to 55."""
     n, m, p = (int(d) for d in shape)
     inv = inv or involution(shape)
     check_fixed(fixed, shape, inv)
@@ -289,16 +289,38 @@ def _bit_masks(x: int) -> list[int]:
     return [1 << q for q in range(x.bit_length()) if (x >> q) & 1]
 
 
+def single_entries(shape: Sequence[int]) -> str:
+    """The n·m schoolbook terms ``a_ij b_ji c_ii`` of ⟨n,m,n⟩, each its own τ-fixed
+    term, as ``--blocks`` text (``'0.0/0.0/0.0;0.1/1.0/0.0;…'``).
+
+    The τ walk (:mod:`.tau`) moves the fixed terms, but not ``(u, diag w)``: a
+    fixed flip adds ``y + yᵀ``, whose diagonal is zero mod 2, so the start's
+    fixed terms stay (with other off-diagonals) and only those that collapsing
+    pairs add can go.  The start's fixed terms bound the rank from below, and
+    where they lead is measured: on ⟨4,4,4⟩ the single entries lead the walk to
+    52 and its release to 47, the n grouped ones only to 58
+    (benchmarks/RESULTS.md, twenty-second and twenty-third sessions); on
+    ⟨3,3,3⟩ the grouped ones reach 23 and the entries stop at 25."""
+    n, m = int(shape[0]), int(shape[1])
+    return ";".join(f"{i}.{j}/{j}.{i}/{i}.{i}" for i in range(n) for j in range(m))
+
+
 def start_for(shape: Sequence[int], symmetry: int = 3, blocks: str | None = None,
               involution_name: str = "reverse") -> Scheme:
     """The start of a symmetric walk of ``shape``, its fixed terms from the
     text ``blocks`` (``improve --blocks``; ``None``: the default): for
     ``symmetry=2`` :func:`mirror_start` with :func:`parse_fixed` under the
     involution ``involution_name``, otherwise (square shapes) :func:`start`
-    with :func:`parse_blocks`."""
+    with :func:`parse_blocks`.  Under the transposition ``blocks="entries"`` is
+    :func:`single_entries`."""
     check_involution(symmetry, involution_name)
     if symmetry == 2:
         inv = involution(shape, involution_name)
+        if blocks == "entries":
+            if involution_name != "transpose":
+                raise ValueError("'entries' (the single entries a_ij b_ji c_ii) are the "
+                                 "transposition's fixed terms: use it with 'transpose'")
+            blocks = single_entries(shape)
         return mirror_start(shape, () if blocks is None else parse_fixed(blocks, shape, inv), inv)
     n = int(shape[0])
     return start(n, None if blocks is None else parse_blocks(blocks, n), symmetry)
@@ -471,7 +493,15 @@ def search_config(start_rank: int, symmetry: int = 3,
     the start's rank above the run's best; flips drawn uniformly by factor
     value.  (Moosbauer & Poole's settings, counted in orbit flips.)  The
     same for ``symmetry=6``, where an orbit flip is six flips, and for
-    ``symmetry=2`` with any of :data:`.walk.INVOLUTIONS`."""
+    ``symmetry=2`` with ``reverse`` or ``both``.  The transposition's walk,
+    whose fixed terms move (:mod:`.tau`), runs many short runs instead, as
+    measured on ⟨4,4,4⟩ over Z2 (twenty-second and twenty-third sessions):
+    each ends after 10⁶ moves without a new best of its own, a plus
+    transition after 20,000 moves without a reduction, up to 10 above the
+    run's best."""
+    if symmetry == 2 and involution_name == "transpose":
+        return SearchConfig(symmetric=True, plateau=20_000, plus_slack=10, restart="start",
+                            restart_after=1_000_000, symmetry=2, involution="transpose")
     return SearchConfig(symmetric=True, plateau=16_667, plus_slack=max(3, start_rank // 3),
                         restart="start", restart_after=33_000_000, sampling="values",
                         symmetry=symmetry, involution=involution_name)

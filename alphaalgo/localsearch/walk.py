@@ -104,6 +104,13 @@ class SearchConfig:
         nothing below lifts either; the guard keeps the walk among those that
         do (``"pool"`` and ``"start"`` walks; with ``"stepdown"`` a scheme
         joins its rank's pool only when it lifts).
+      release_after: with ``symmetric``, after this many flips of the
+        symmetric walk its best scheme is *released*: the search goes on from
+        it on the plain flip graph (``SearchConfig()``'s walk) for the rest of
+        the budget (0: never).  A symmetric scheme is a good start that the
+        symmetric walk itself cannot lower further: ⟨4,4,4⟩ over Z2 reaches 47
+        from a τ-invariant 52, where the plain walk alone stops at 49
+        (benchmarks/RESULTS.md, twenty-second and twenty-third sessions).
     """
 
     plateau: int = 20_000
@@ -122,6 +129,7 @@ class SearchConfig:
     split: int = 0
     fast_descent: bool = False
     guard: bool = False
+    release_after: int = 0
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLINGS:
@@ -144,6 +152,8 @@ class SearchConfig:
                              "walks, not symmetric ones")
         if self.guard and self.restart == "population":
             raise ValueError("guard applies to 'pool', 'start' and 'stepdown' walks")
+        if self.release_after < 0 or (self.release_after and not self.symmetric):
+            raise ValueError("release_after is a number of flips ≥ 0 of a symmetric walk")
 
 
 class Walker:
@@ -330,6 +340,10 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     """
     if time_limit is None and max_flips is None:
         raise ValueError("give a time limit or a number of flips")
+    if config is not None and config.release_after:
+        return _released(scheme, dict(ring=ring, target_rank=target_rank, seed=seed,
+                                      method=method, lift=lift), config, time_limit, max_flips,
+                         progress, stop)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     cfg = config or SearchConfig()
@@ -357,11 +371,15 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
     t0 = time.monotonic()
     deadline = None if time_limit is None else t0 + float(time_limit)
     cap = walk_start.rank + cfg.plus_slack + 2 + cfg.split
-    if cfg.symmetric:
-        from .symmetric import SymmetricWalker
+    if cfg.symmetric and walk_ring != "Z2":
+        raise ValueError("symmetric walks are over Z2: use ring Z2, or Z with lifting")
+    if cfg.symmetric and cfg.symmetry == 2 and cfg.involution == "transpose":
+        from .tau import TauWalker  # the fixed terms move too
 
-        if walk_ring != "Z2":
-            raise ValueError("symmetric walks are over Z2: use ring Z2, or Z with lifting")
+        def make_walker(walker_seed: int):
+            return TauWalker(walk_start, walk_ring, cap, walker_seed)
+    elif cfg.symmetric:
+        from .symmetric import SymmetricWalker
 
         def make_walker(walker_seed: int):
             return SymmetricWalker(walk_start, walk_ring, cap, walker_seed,
@@ -524,6 +542,40 @@ def search(scheme: Scheme, *, ring: str | None = None, target_rank: int | None =
                         reached_target=target >= 0 and best_rank <= target,
                         history=tuple(history), walk_rank=walk_best,
                         walks=((scheme.rank, best.rank, walk_best, flips, round(seconds, 3)),))
+
+
+def _released(scheme: Scheme, how: dict, cfg: SearchConfig, time_limit: float | None,
+              max_flips: int | None, progress: ProgressFn | None,
+              stop: Callable[[], bool] | None) -> SearchResult:
+    """:func:`search` with ``cfg.release_after``: the symmetric walk for that many
+    flips, then the plain walk from its best scheme for the rest of the budget."""
+    t0 = time.monotonic()
+    first = search(scheme, time_limit=time_limit, config=dataclasses.replace(cfg, release_after=0),
+                   max_flips=cfg.release_after if max_flips is None else
+                   min(max_flips, cfg.release_after), progress=progress, stop=stop, **how)
+    spent = time.monotonic() - t0
+    left_s = None if time_limit is None else time_limit - spent
+    left_f = None if max_flips is None else max_flips - first.flips
+    if (first.reached_target or first.flips < cfg.release_after or (stop is not None and stop())
+            or (left_s is not None and left_s <= 0) or (left_f is not None and left_f <= 0)):
+        return first
+
+    def later(rank: int, flips: int, seconds: float) -> None:
+        progress(rank, first.flips + flips, spent + seconds)
+
+    then = search(first.scheme, time_limit=left_s, max_flips=left_f,
+                  config=SearchConfig(chunk=cfg.chunk), stop=stop,
+                  progress=None if progress is None else later, **how)
+    best = then if then.scheme.rank < first.scheme.rank else first
+    history = list(first.history) + [(r, first.flips + f, spent + t) for r, f, t in then.history
+                                     if r < first.scheme.rank]
+    seconds = time.monotonic() - t0
+    return SearchResult(scheme=best.scheme, pool=best.pool, start_rank=scheme.rank,
+                        flips=first.flips + then.flips, seconds=seconds,
+                        restarts=first.restarts + then.restarts,
+                        reached_target=then.reached_target, history=tuple(history),
+                        walk_rank=min(first.walk_rank, then.walk_rank),
+                        walks=first.walks + then.walks)
 
 
 class _Ladder:

@@ -449,16 +449,34 @@ def test_cli_two_fold_transposition(tmp_path, capsys):
     rec = formats.read_scheme(out)
     assert rec.scheme.rank == 23 and tensors.verify(rec.scheme, "Z").valid
     assert _two_fold(rec.scheme, "transpose") and rec.provenance["involution"] == "transpose"
-    for extra, says in [(["--shape", "4,4,5", "--symmetry", "2", "--involution", "transpose"],
-                         "⟨4,5,4⟩"),
-                        (["--shape", "4,4,5", "--symmetry", "2", "--involution", "transpose",
+    for extra, says in [(["--shape", "3,4,5", "--symmetry", "2", "--involution", "transpose"],
+                         "needs two equal indices"),
+                        (["--shape", "3,4,5", "--symmetry", "2", "--involution", "transpose",
                           "--blocks", "0.0/0.0/0.0"], "--involution: "),
-                        (["--shape", "3,3,3", "--involution", "both"], "--symmetry 2")]:
+                        (["--shape", "3,3,3", "--involution", "both"], "--symmetry 2"),
+                        (["--shape", "3,3,3", "--symmetry", "2", "--blocks", "entries"],
+                         "use it with 'transpose'")]:
         bad = tmp_path / "bad.json"
         code, _, err = run(capsys, "improve", "--ring", "Z2", "--symmetric", *extra,
                            "--out", str(bad))
         assert code == 2 and says in err and len(err.strip().splitlines()) == 1
         assert not bad.exists()
+
+
+def test_cli_transposition_turns_a_shape_to_n_m_n_and_back(tmp_path, capsys):
+    """⟨2,2,3⟩ is walked as ⟨2,3,2⟩ (its τ-invariant schemes), and the result, turned
+    back, is a verified ⟨2,2,3⟩ scheme; likewise ⟨3,2,2⟩ (two turns)."""
+    for shape, walked in [("2,2,3", "⟨2,3,2⟩"), ("3,2,2", "⟨2,3,2⟩")]:
+        out = tmp_path / f"s{shape}.json"
+        code, stdout, _ = run(capsys, "improve", "--shape", shape, "--ring", "Z2", "--symmetric",
+                               "--symmetry", "2", "--involution", "transpose", "--blocks",
+                               "entries", "--release-after", "20000", "--target-rank", "11",
+                               "--time-limit", "60", "--quiet", "--out", str(out))
+        assert code == 0 and f"as {walked}" in stdout, stdout
+        rec = formats.read_scheme(out)
+        assert rec.scheme.shape == tuple(map(int, shape.split(",")))
+        assert rec.scheme.rank == 11 and tensors.verify(rec.scheme, "Z2").valid
+        assert rec.provenance["release_after"] == 20000
 
 
 def test_alphatensors_z2_47_is_invariant_under_the_transposition():

@@ -66,7 +66,9 @@ Without fixed terms the rank of a shape with an even index stays even.
 (u, v, w) → (vᵀ, uᵀ, wᵀ), from (AB)ᵀ = BᵀAᵀ: a fixed term is u⊗uᵀ⊗w with w
 symmetric, and n of them start (a_i0+…)(b_0i+…)c_ii; --involution both keeps
 the transposition with the reversal, whose start has no fixed term when m is
-even.  Rotate a shape to n,m,n first: ⟨4,4,5⟩ is ⟨4,5,4⟩, ⟨4,5,5⟩ is ⟨5,4,5⟩.
+even.  Another shape with two equal indices is walked rotated to n,m,n and
+the result rotated back: ⟨4,4,5⟩ as ⟨4,5,4⟩, ⟨4,5,5⟩ as ⟨5,4,5⟩ (--blocks
+then names entries of the rotated shape).
 Under the transposition the fixed terms move too (a pair's term flips with a
 fixed term, a pair collapses into one), though each keeps its u and the
 diagonal of its w, and the walk is many short independent runs; --blocks
@@ -243,9 +245,10 @@ def _read_start(args: argparse.Namespace, store=None
     if args.symmetric:
         from ..localsearch import symmetric
 
-        try:
-            start = symmetric.start_for(args.shape, _symmetry(args), args.blocks,
-                                        _involution(args))
+        turn = symmetric.turns(args.shape, _involution(args)) if _symmetry(args) == 2 else 0
+        try:  # built on the shape the involution maps to itself, turned back to --shape
+            start = _turned(symmetric.start_for(_turned_shape(args.shape, turn), _symmetry(args),
+                                                args.blocks, _involution(args)), -turn)
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
         kind = SYMMETRY_NAMES[_symmetry(args)]
@@ -373,8 +376,8 @@ def run(args: argparse.Namespace) -> int:
         if args.shape is not None and _symmetry(args) == 2:
             from ..localsearch import symmetric
 
-            try:  # τ and ρτ need n = p
-                symmetric.involution(args.shape, _involution(args))
+            try:  # τ and ρτ need n = p, after a rotation
+                symmetric.turns(args.shape, _involution(args))
             except ValueError as exc:
                 raise UsageError(f"--involution: {exc}") from None
     if args.ray_address is not None and args.backend != "ray":
@@ -413,7 +416,16 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     from ..localsearch import packing
 
     record, starts = _read_start(args, store)
-    start = record.scheme
+    turn = 0
+    if args.symmetric and _symmetry(args) == 2 and record.scheme.shape is not None:
+        from ..localsearch import symmetric
+
+        try:  # τ and ρτ walk ⟨n,m,n⟩: the start turned so, the result turned back
+            turn = symmetric.turns(record.scheme.shape, _involution(args))
+        except ValueError as exc:
+            raise UsageError(f"{args.file}: --involution: {exc}") from None
+        starts = [_turned(s, turn) for s in starts]
+    start = _turned(record.scheme, turn)
     # the symmetric start from scratch holds mod 2 only: its walk lifts to Z
     lift = args.lift or (args.symmetric and args.file is None and args.ring == "Z")
     check = tensors.verify(start, "Z2" if lift else args.ring)
@@ -461,12 +473,12 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             result, lifted_ok = None, False
             unlifted = exc.schemes[0]
     if result is None:
-        best = unlifted
+        best = _turned(unlifted, -turn)
         summary = (f"rank {start.rank} → {best.rank} over {best.ring}, but no scheme found "
                    f"lifts to Z; wrote the {best.ring} scheme")
         flips, seconds = None, None
     else:
-        best = result.scheme
+        best = _turned(result.scheme, -turn)
         flips, seconds = result.flips, round(result.seconds, 3)
         rate = result.flips / result.seconds if result.seconds > 0 else 0.0
         by_lifting = lift or (args.ring == "Z" and args.method != "flips")
@@ -478,6 +490,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                 over += f" (involution {_involution(args)})"
             if args.release_after is not None:
                 over += f", released to the plain walk after {args.release_after:,} flips"
+            if turn:
+                over += f", as ⟨{','.join(map(str, start.shape))}⟩"
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
@@ -501,6 +515,19 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     print(summary + f"; wrote {out}")
     reached = args.target_rank is None or (result is not None and result.reached_target)
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
+
+
+def _turned_shape(shape, turn: int) -> tuple[int, int, int]:
+    """``shape`` after ``turn`` cyclic rotations ⟨n,m,p⟩ → ⟨m,p,n⟩."""
+    k = turn % 3
+    return tuple(int(shape[(i + k) % 3]) for i in range(3))
+
+
+def _turned(scheme: tensors.Scheme, turn: int) -> tensors.Scheme:
+    """``scheme`` after ``turn`` cyclic rotations (:func:`.tensors.rotate`; −1 is two)."""
+    for _ in range(turn % 3):
+        scheme = tensors.rotate(scheme)
+    return scheme
 
 
 STEPDOWN_RANK = 60

@@ -152,6 +152,23 @@ def involution(shape: Sequence[int], name: str = "reverse") -> Involution:
     return Involution(name, shape, perm, tuple(bits))
 
 
+def turns(shape: Sequence[int], name: str = "reverse") -> int:
+    """How many cyclic rotations ⟨n,m,p⟩ → ⟨m,p,n⟩ (:func:`.tensors.rotate`) make
+    ``shape`` one the involution ``name`` maps to itself: 0 for ``reverse`` and for
+    ⟨n,m,n⟩; 1 when m = n, 2 when m = p (⟨4,4,5⟩ turns once into ⟨4,5,4⟩).
+    ``ValueError`` when the three indices differ and ``name`` is τ or ρτ."""
+    n, m, p = (int(d) for d in shape)
+    check_involution(2, name)
+    if name == "reverse" or n == p:
+        return 0
+    if m == n:
+        return 1
+    if m == p:
+        return 2
+    raise ValueError(f"the transposition maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so the involution {name!r} "
+                     f"needs two equal indices (rotated to n = p), got ⟨{n},{m},{p}⟩")
+
+
 def image_term(t: Term, inv: Involution) -> Term:
     """The involution's image of a term of bit masks."""
     out = [0, 0, 0]

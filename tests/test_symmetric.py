@@ -449,6 +449,7 @@ def test_cli_two_fold_transposition(tmp_path, capsys):
     rec = formats.read_scheme(out)
     assert rec.scheme.rank == 23 and tensors.verify(rec.scheme, "Z").valid
     assert _two_fold(rec.scheme, "transpose") and rec.provenance["involution"] == "transpose"
+    assert "--involution transpose" in rec.provenance["command"]
     for extra, says in [(["--shape", "3,4,5", "--symmetry", "2", "--involution", "transpose"],
                          "needs two equal indices"),
                         (["--shape", "3,4,5", "--symmetry", "2", "--involution", "transpose",
@@ -477,6 +478,7 @@ def test_cli_transposition_turns_a_shape_to_n_m_n_and_back(tmp_path, capsys):
         assert rec.scheme.shape == tuple(map(int, shape.split(",")))
         assert rec.scheme.rank == 11 and tensors.verify(rec.scheme, "Z2").valid
         assert rec.provenance["release_after"] == 20000
+        assert "--release-after 20000" in rec.provenance["command"]
 
 
 def test_alphatensors_z2_47_is_invariant_under_the_transposition():

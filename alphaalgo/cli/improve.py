@@ -653,7 +653,8 @@ def _command(args: argparse.Namespace) -> str:
     for flag, value in (("--target-rank", args.target_rank), ("--max-flips", args.max_flips),
                         ("--shape", ",".join(map(str, args.shape)) if args.shape else None),
                         ("--key", args.key), ("--symmetry", args.symmetry),
-                        ("--blocks", args.blocks),
+                        ("--involution", args.involution), ("--blocks", args.blocks),
+                        ("--release-after", args.release_after),
                         ("--walks", args.walks), ("--walk", args.walk), ("--pool", args.pool),
                         ("--store", args.store)):
         if value is not None:

@@ -131,8 +131,8 @@ examples:
       --blocks 0.0,1.1/0.0,1.1/0.0,1.1 --target-rank 7 --out s7.json
   alphaalgo improve --shape 3,3,3 --ring Z --symmetric --symmetry 2 \\
       --involution transpose --target-rank 23 --out s23-t.json
-  alphaalgo improve --shape 4,4,4 --ring Z2 --symmetric --symmetry 2 \
-      --involution transpose --blocks entries --release-after 400000000 \
+  alphaalgo improve --shape 4,4,4 --ring Z2 --symmetric --symmetry 2 \\
+      --involution transpose --blocks entries --release-after 400000000 \\
       --target-rank 47 --time-limit 1800 --out s47.json
   alphaalgo improve kernels/schemes/alphatensor-z-3x3x3-r23.json --ring Z \\
       --minimize additions --time-limit 60 --out s23-fewer-adds.json

@@ -12,16 +12,9 @@ from hypothesis import strategies as st
 from alphaalgo import tensors
 from alphaalgo.localsearch import SearchConfig, flips_tau, search, symmetric, tau
 from alphaalgo.localsearch.tau import TauWalker
+from test_symmetric import _fixed_diagonal, _schoolbook_diagonal, _two_fold
 
 STRASSEN_DIAGONAL = "0.0,1.1/0.0,1.1/0.0,1.1"
-
-
-def _tau_invariant(s) -> bool:
-    """τ maps the terms (a multiset, read mod 2) to themselves."""
-    def terms(x):
-        return sorted(tuple(map(tuple, c)) for c in tensors.iter_columns(x))
-    mod2 = s.replace(u=s.u % 2, v=s.v % 2, w=s.w % 2)
-    return terms(tensors.transpose(mod2)) == terms(mod2)
 
 
 def _fixed(s) -> list[tuple[int, int]]:
@@ -46,9 +39,9 @@ def test_moves_keep_schemes_valid_and_tau_invariant(case, seed, plateau, slack, 
         w.run(499, plateau=plateau, max_rank=start.rank + slack)
         s = w.scheme()
         assert tensors.verify(s, "Z2").valid, tensors.verify(s, "Z2").describe()
-        assert _tau_invariant(s) and s.rank == w.rank
+        assert _two_fold(s, "transpose") and s.rank == w.rank
         assert flips_tau.counts(w.X) == (int(w.state[0]), int(w.state[1]))
-        assert _diagonal(s) == _schoolbook_diagonal(shape)
+        assert _fixed_diagonal(s) == _schoolbook_diagonal(shape)
         assert _kept(s) == _kept(start)
 
 
@@ -58,21 +51,6 @@ def _kept(s) -> list[tuple[int, int]]:
     n = s.shape[0]
     diag = sum(1 << (k * n + k) for k in range(n))
     return sorted((u, w & diag) for u, w in _fixed(s) if w & diag)
-
-
-def _diagonal(s) -> set[tuple[int, int]]:
-    """Σ u ⊗ diag(w) over the τ-fixed terms u⊗uᵀ⊗w, mod 2, as (A bit, k)."""
-    n = s.shape[0]
-    odd: set[tuple[int, int]] = set()
-    for u, w in _fixed(s):
-        odd ^= {(q, k) for q in range(u.bit_length()) if (u >> q) & 1
-                for k in range(n) if (w >> (k * n + k)) & 1}
-    return odd
-
-
-def _schoolbook_diagonal(shape) -> set[tuple[int, int]]:
-    n, m, _ = shape
-    return {(i * m + j, i) for i in range(n) for j in range(m)}
 
 
 def test_fixed_terms_move():
@@ -104,7 +82,7 @@ def test_fixed_flip_and_collapse_by_hand():
     X[4, 0] ^= np.uint64(2 | 4)  # w += y + yᵀ
     X[1, 0] ^= np.uint64(1)  # B += uᵀ = b00
     flipped = tau.expand(X, inv)
-    assert np.array_equal(_sum(flipped), before) and _tau_invariant(flipped)
+    assert np.array_equal(_sum(flipped), before) and _two_fold(flipped, "transpose")
     X[:3, 0] = (2, 4, 1)
     state[:] = (1, 1, 0)
     assert flips_tau.reduce_all(X, state, table) == 1 and flips_tau.counts(X) == (0, 1)
@@ -127,7 +105,7 @@ def test_search_uses_the_moving_walk_and_reaches_known_ranks():
         r = search(start, ring="Z2", target_rank=target, max_flips=10**8, seed=1,
                    config=symmetric.search_config(start.rank, 2, "transpose"))
         assert r.reached_target and r.scheme.rank == target, (shape, r.scheme.rank)
-        assert tensors.verify(r.scheme, "Z2").valid and _tau_invariant(r.scheme)
+        assert tensors.verify(r.scheme, "Z2").valid and _two_fold(r.scheme, "transpose")
 
 
 def test_same_seed_same_walk():

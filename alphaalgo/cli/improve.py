@@ -205,7 +205,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(any shape; pairs)")
     p.add_argument("--involution", choices=("reverse", "transpose", "both"), default=None,
                    help="with --symmetry 2: the index reversal (reverse, the default), the "
-                        "transposition (transpose, shapes n,m,n) or both")
+                        "transposition (transpose: shapes with two equal indices, walked "
+                        "turned to n,m,n) or both")
     p.add_argument("--release-after", type=int_range(1, 2**62, "--release-after"), default=None,
                    metavar="F",
                    help="with --symmetric: after F flips of the symmetric walk, go on from its "

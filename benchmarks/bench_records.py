@@ -44,7 +44,7 @@ SHAPES = [(n, m, p) for n in range(2, 6) for m in range(n, 6) for p in range(m, 
 RINGS = ("Z2", "Z")
 #: (shape, ring) → the improve flags of its run, where measured better than the default
 #: (⟨n,n,n⟩ with n ≥ 5 walk symmetrically): ⟨4,4,4⟩/Z2 reaches 47 in 199–263 s by the τ
-#: walk released to the plain one (5 of 5 seeds, RESULTS.md, twenty-third session),
+#: walk released to the plain one (7 of 7 seeds, RESULTS.md, twenty-third session),
 #: where the default stops at 49.
 RECIPES = {((4, 4, 4), "Z2"): ("--symmetric", "--symmetry", "2", "--involution", "transpose",
                                "--blocks", "entries", "--release-after", "400000000")}

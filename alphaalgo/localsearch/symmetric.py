@@ -32,7 +32,9 @@ that ``(AB)ᵀ = BᵀAᵀ`` gives (it maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so a symm
 symmetric; the schoolbook terms τ fixes, ``a_ij b_ji c_ii``, are grouped by
 their C factor into n such terms (``(a_i0+…)(b_0i+…) c_ii``), the fewest a
 τ-invariant scheme can have (their classes mod the pairs have rank n).  ρτ
-fixes no schoolbook term when m is even.
+fixes no schoolbook term when m is even.  :func:`.walk.search` walks τ-invariant
+schemes with :mod:`.tau` instead of :class:`SymmetricWalker`: there the fixed terms
+move too.
 """
 
 from __future__ import annotations

@@ -246,10 +246,13 @@ def _read_start(args: argparse.Namespace, store=None
     if args.symmetric:
         from ..localsearch import symmetric
 
-        turn = symmetric.turns(args.shape, _involution(args)) if _symmetry(args) == 2 else 0
+        from ..constructions import as_shape
+
+        walked = (symmetric.walked_shape(args.shape, _involution(args)) if _symmetry(args) == 2
+                  else args.shape)
         try:  # built on the shape the involution maps to itself, turned back to --shape
-            start = _turned(symmetric.start_for(_turned_shape(args.shape, turn), _symmetry(args),
-                                                args.blocks, _involution(args)), -turn)
+            start = as_shape(symmetric.start_for(walked, _symmetry(args), args.blocks,
+                                                 _involution(args)), args.shape)
         except ValueError as exc:
             raise UsageError(f"--blocks: {exc}") from None
         kind = SYMMETRY_NAMES[_symmetry(args)]
@@ -378,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
             from ..localsearch import symmetric
 
             try:  # τ and ρτ need n = p, after a rotation
-                symmetric.turns(args.shape, _involution(args))
+                symmetric.walked_shape(args.shape, _involution(args))
             except ValueError as exc:
                 raise UsageError(f"--involution: {exc}") from None
     if args.ray_address is not None and args.backend != "ray":
@@ -417,16 +420,19 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     from ..localsearch import packing
 
     record, starts = _read_start(args, store)
-    turn = 0
-    if args.symmetric and _symmetry(args) == 2 and record.scheme.shape is not None:
+    start = record.scheme
+    shape = walked = start.shape
+    if args.symmetric and _symmetry(args) == 2 and shape is not None:
+        from ..constructions import as_shape
         from ..localsearch import symmetric
 
         try:  # τ and ρτ walk ⟨n,m,n⟩: the start turned so, the result turned back
-            turn = symmetric.turns(record.scheme.shape, _involution(args))
+            walked = symmetric.walked_shape(shape, _involution(args))
         except ValueError as exc:
             raise UsageError(f"{args.file}: --involution: {exc}") from None
-        starts = [_turned(s, turn) for s in starts]
-    start = _turned(record.scheme, turn)
+        if walked != shape:
+            starts = [as_shape(s, walked) for s in starts]
+            start = as_shape(start, walked)
     # the symmetric start from scratch holds mod 2 only: its walk lifts to Z
     lift = args.lift or (args.symmetric and args.file is None and args.ring == "Z")
     check = tensors.verify(start, "Z2" if lift else args.ring)
@@ -474,12 +480,12 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
             result, lifted_ok = None, False
             unlifted = exc.schemes[0]
     if result is None:
-        best = _turned(unlifted, -turn)
+        best = _turned_back(unlifted, shape, walked)
         summary = (f"rank {start.rank} → {best.rank} over {best.ring}, but no scheme found "
                    f"lifts to Z; wrote the {best.ring} scheme")
         flips, seconds = None, None
     else:
-        best = _turned(result.scheme, -turn)
+        best = _turned_back(result.scheme, shape, walked)
         flips, seconds = result.flips, round(result.seconds, 3)
         rate = result.flips / result.seconds if result.seconds > 0 else 0.0
         by_lifting = lift or (args.ring == "Z" and args.method != "flips")
@@ -491,8 +497,8 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
                 over += f" (involution {_involution(args)})"
             if args.release_after is not None:
                 over += f", released to the plain walk after {args.release_after:,} flips"
-            if turn:
-                over += f", as ⟨{','.join(map(str, start.shape))}⟩"
+            if walked != shape:
+                over += f", as ⟨{','.join(map(str, walked))}⟩"
         summary = (f"rank {result.start_rank} → {best.rank} (walk over {over}) in "
                    f"{result.seconds:.2f} s ({result.flips:,} flips, {rate:.3g} flips/s, "
                    f"{result.restarts} restarts)")
@@ -518,17 +524,13 @@ def _improve(args: argparse.Namespace, out: Path, store) -> int:
     return EXIT_OK if (reached and lifted_ok) else EXIT_NEGATIVE
 
 
-def _turned_shape(shape, turn: int) -> tuple[int, int, int]:
-    """``shape`` after ``turn`` cyclic rotations ⟨n,m,p⟩ → ⟨m,p,n⟩."""
-    k = turn % 3
-    return tuple(int(shape[(i + k) % 3]) for i in range(3))
+def _turned_back(scheme: tensors.Scheme, shape, walked) -> tensors.Scheme:
+    """A result walked as the rotation ``walked`` of ``shape``, turned back to ``shape``."""
+    if walked == shape:
+        return scheme
+    from ..constructions import as_shape
 
-
-def _turned(scheme: tensors.Scheme, turn: int) -> tensors.Scheme:
-    """``scheme`` after ``turn`` cyclic rotations (:func:`.tensors.rotate`; −1 is two)."""
-    for _ in range(turn % 3):
-        scheme = tensors.rotate(scheme)
-    return scheme
+    return as_shape(scheme, shape)
 
 
 STEPDOWN_RANK = 60

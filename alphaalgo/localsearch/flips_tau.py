@@ -121,9 +121,10 @@ def _reducible(X, npairs, r, table):
     """True when a reduction involves pair r: a zero factor, ``B = Aᵀ``, or a
     term of another pair equal to r's in two positions."""
     a, b, c = X[0, r], X[1, r], X[2, r]
-    if a == 0 or b == 0 or c == 0 or b == image(a, 0, table):
+    ib = image(a, 0, table)  # B of r's image, Aᵀ
+    if a == 0 or b == 0 or c == 0 or b == ib:
         return True
-    ia, ib, ic = image(b, 1, table), image(a, 0, table), image(c, 2, table)
+    ia, ic = image(b, 1, table), image(c, 2, table)
     for r2 in range(npairs):
         if r2 == r:
             continue

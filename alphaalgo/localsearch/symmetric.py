@@ -136,9 +136,11 @@ def involution(shape: Sequence[int], name: str = "reverse") -> Involution:
     check_involution(2, name)
     n, m, p = shape
     if name != "reverse" and n != p:
-        rotated = next((r for r in ((m, p, n), (p, n, m)) if r[0] == r[2]), None)
-        hint = "" if rotated is None else (
-            f"; ⟨{n},{m},{p}⟩ rotated is ⟨{','.join(map(str, rotated))}⟩: walk that shape")
+        try:
+            rotated = walked_shape(shape, name)
+            hint = f"; ⟨{n},{m},{p}⟩ rotated is ⟨{','.join(map(str, rotated))}⟩: walk that shape"
+        except ValueError:
+            hint = ""
         raise ValueError(f"the transposition maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so the involution "
                          f"{name!r} needs n = p, got ⟨{n},{m},{p}⟩{hint}")
     dims = _dims(shape)
@@ -154,21 +156,21 @@ def involution(shape: Sequence[int], name: str = "reverse") -> Involution:
     return Involution(name, shape, perm, tuple(bits))
 
 
-def turns(shape: Sequence[int], name: str = "reverse") -> int:
-    """How many cyclic rotations ⟨n,m,p⟩ → ⟨m,p,n⟩ (:func:`.tensors.rotate`) make
-    ``shape`` one the involution ``name`` maps to itself: 0 for ``reverse`` and for
-    ⟨n,m,n⟩; 1 when m = n, 2 when m = p (⟨4,4,5⟩ turns once into ⟨4,5,4⟩).
+def walked_shape(shape: Sequence[int], name: str = "reverse") -> tuple[int, int, int]:
+    """The cyclic rotation of ``shape`` (⟨n,m,p⟩ → ⟨m,p,n⟩, :func:`.tensors.rotate`)
+    that the involution ``name`` maps to itself: ``shape`` for ``reverse`` and for
+    ⟨n,m,n⟩, else ⟨m,p,n⟩ when m = n and ⟨p,n,m⟩ when m = p (⟨4,4,5⟩ → ⟨4,5,4⟩).
     ``ValueError`` when the three indices differ and ``name`` is τ or ρτ."""
     n, m, p = (int(d) for d in shape)
     check_involution(2, name)
     if name == "reverse" or n == p:
-        return 0
-    if m == n:
-        return 1
-    if m == p:
-        return 2
-    raise ValueError(f"the transposition maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so the involution {name!r} "
-                     f"needs two equal indices (rotated to n = p), got ⟨{n},{m},{p}⟩")
+        return n, m, p
+    rotated = next((r for r in ((m, p, n), (p, n, m)) if r[0] == r[2]), None)
+    if rotated is None:
+        raise ValueError(f"the transposition maps ⟨n,m,p⟩ to ⟨p,m,n⟩, so the involution "
+                         f"{name!r} needs two equal indices (rotated to n = p), got "
+                         f"⟨{n},{m},{p}⟩")
+    return rotated
 
 
 def image_term(t: Term, inv: Involution) -> Term:
@@ -258,8 +260,9 @@ def mirror_start(shape: Sequence[int], fixed: Sequence[FixedSpec] = (),
     rest in pairs ``t, inv(t)``.
 
     The two-fold walk of :mod:`.flips_sym` keeps the fixed terms as they are,
-    so they decide how far it gets (the τ walk of :mod:`.tau` moves them).  Over Z2 a τ-fixed term ``u ⊗ uᵀ ⊗ w`` adds ``u ⊗ diag(w)`` to
-    the terms ``a_ij b_ji c_kk``, and pairs add nothing there, so the fixed
+    so they decide how far it gets (the τ walk of :mod:`.tau` moves them).
+    Over Z2 a τ-fixed term ``u ⊗ uᵀ ⊗ w`` adds ``u ⊗ diag(w)`` to the terms
+    ``a_ij b_ji c_kk``, and pairs add nothing there, so the fixed
     terms of every τ-invariant scheme of ⟨n,m,n⟩ satisfy ``Σ u ⊗ diag(w) =
     Σ_ij a_ij ⊗ c_ii`` (an n·m × n matrix of rank n).  Measured on ⟨4,4,4⟩
     (benchmarks/RESULTS.md, twenty-second session): AlphaTensor's 11 fixed

@@ -274,10 +274,17 @@ def scheme_actions(scheme) -> np.ndarray:
 
 
 def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
-                    rng: np.random.Generator) -> Examples:
+                    rng: np.random.Generator, targets: int = 1) -> Examples:
     """Examples from a known decomposition of ``target`` (e.g. one local search
     refined): its ``R`` terms ``actions (R, A)`` played in a random order give R
-    examples, K = 1.  The terms must lie in the coefficient set."""
+    examples.  The terms must lie in the coefficient set.
+
+    Each row's candidates (K = ``targets``) are the term played next and the
+    ones after it, up to K of the terms still to play, weighted equally (the
+    rest zero padding, weight 0): every remaining term is a right move, and
+    K > 1 shows more of them per state for the same torso pass."""
+    if targets < 1:
+        raise ValueError(f"targets must be at least 1, got {targets}")
     acts = canonicalize(config, np.asarray(actions)[rng.permutation(len(actions))])
     r = len(acts)
     terms = term_tensors(config, acts)
@@ -290,9 +297,15 @@ def scheme_examples(config: GameConfig, target: np.ndarray, actions: np.ndarray,
     for t in range(r):
         for back in range(min(h, t)):
             last[t, back] = acts[t - 1 - back]
+    k = min(targets, r)
+    cand = np.zeros((r, k, a), np.int8)
+    weights = np.zeros((r, k), np.float32)
+    for t in range(r):
+        left = acts[t:t + k]
+        cand[t, :len(left)] = left
+        weights[t, :len(left)] = 1.0 / len(left)
     return Examples(residual=np.clip(res, -127, 127).astype(np.int8), last_actions=last,
-                    step=np.arange(r, dtype=np.int32), actions=acts[:, None, :],
-                    weights=np.ones((r, 1), np.float32),
+                    step=np.arange(r, dtype=np.int32), actions=cand, weights=weights,
                     value=-(r - np.arange(r)).astype(np.float32))
 
 
@@ -321,14 +334,15 @@ def random_symmetry(rng: np.random.Generator, scheme, transvections: int = 1):
 
 
 def real_examples(rng: np.random.Generator, config: GameConfig, schemes, count: int,
-                  transvections: int = 1, scramble: int = 0) -> Examples:
+                  transvections: int = 1, scramble: int = 0, targets: int = 1) -> Examples:
     """``count`` examples from real schemes of the game's matmul tensor (a harvest):
     each scheme drawn goes under :func:`random_symmetry` (signed permutations
     alone when the transvections would leave the coefficient set), its terms
     in a random order, and over Z2 under a mode basis change of ``scramble``
     transvections per mode (the target changes with it, as in acting), then
-    gives its R states (:func:`scheme_examples`); ``count`` of all those rows
-    are kept at random.  ``schemes``: a non-empty sequence of ``Scheme``."""
+    gives its R states (:func:`scheme_examples`, ``targets`` candidates per
+    row); ``count`` of all those rows are kept at random.  ``schemes``: a
+    non-empty sequence of ``Scheme``."""
     from . import tensors
 
     if not schemes:
@@ -348,9 +362,9 @@ def real_examples(rng: np.random.Generator, config: GameConfig, schemes, count: 
         if config.ring == "Z2" and scramble:
             change = random_basis_change(rng, config.sizes, "Z2", scramble)
             goal, acts = change.tensor(target), change.factors(config, acts)
-        parts.append(scheme_examples(config, goal, acts.astype(np.int8), rng))
+        parts.append(scheme_examples(config, goal, acts.astype(np.int8), rng, targets))
         rows += len(parts[-1])
-    ex = Examples.concat(parts, 1)
+    ex = Examples.concat(parts, max(p.k for p in parts))
     keep = rng.permutation(len(ex))[:count]
     return ex.take(keep)
 

@@ -30,6 +30,7 @@ from . import game
 from .game import GameConfig
 
 NEG = -1e9
+ATTENTION = ("full", "axial")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,13 @@ class NetConfig:
         their features and the action tokens are laid out on max_dim×max_dim
         matrices, so no parameter's shape depends on the game's.
       max_dim: the largest n, m or p a multishape network plays.
+      attention: how the torso's pairs of grids attend. ``"full"``: every cell of
+        the pair to every other (``(S1·S2 + S2·S3)²`` scores for the pair of
+        grids over modes 1–2 and 2–3).  ``"axial"``: AlphaTensor's attentive
+        modes, a cell only to the cells of both grids that share its index of
+        the mode the two grids have in common (``S2·(S1 + S3)²`` scores), so
+        the cost grows as S³ rather than S⁴.  The parameters are the same
+        either way.
     """
 
     width: int = 64
@@ -59,6 +67,12 @@ class NetConfig:
     max_vocab: int = 256
     multishape: bool = False
     max_dim: int = 5
+    attention: str = "full"
+
+    def __post_init__(self):
+        if self.attention not in ATTENTION:
+            raise ValueError(f"network attention {self.attention!r}: expected one of "
+                             f"{', '.join(ATTENTION)}")
 
 
 def layout(config: GameConfig, max_dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,6 +200,31 @@ def _mlp(x: jax.Array, width: int, name: str) -> jax.Array:
     return hk.Linear(width, name=f"{name}_out")(jax.nn.gelu(h))
 
 
+def _pair(a: jax.Array, b: jax.Array, dims_a: tuple[int, int], dims_b: tuple[int, int],
+          attention: str) -> jax.Array:
+    """Two grids' tokens ``a (B, Ra·C, d)`` and ``b (B, C·Cb, d)`` (cells row-major;
+    a's columns and b's rows share one mode of size C) as the sequences attention runs
+    over: ``(B, Ra·C + C·Cb, d)`` for ``"full"``; for ``"axial"`` one sequence per
+    index c of the shared mode, a's column c then b's row c: ``(B, C, Ra + Cb, d)``."""
+    if attention == "full":
+        return jnp.concatenate([a, b], axis=1)
+    (ra, c), (_, cb) = dims_a, dims_b
+    bsz, d = a.shape[0], a.shape[-1]
+    cols = a.reshape(bsz, ra, c, d).transpose(0, 2, 1, 3)            # (B, C, Ra, d)
+    return jnp.concatenate([cols, b.reshape(bsz, c, cb, d)], axis=2)
+
+
+def _unpair(z: jax.Array, dims_a: tuple[int, int], dims_b: tuple[int, int],
+            attention: str) -> tuple[jax.Array, jax.Array]:
+    """The inverse of :func:`_pair`: the two grids' tokens, row-major."""
+    (ra, c), (_, cb) = dims_a, dims_b
+    if attention == "full":
+        return z[:, :ra * c], z[:, ra * c:]
+    bsz, d = z.shape[0], z.shape[-1]
+    a = z[:, :, :ra].transpose(0, 2, 1, 3).reshape(bsz, ra * c, d)
+    return a, z[:, :, ra:].reshape(bsz, c * cb, d)
+
+
 def _ln(name: str) -> hk.LayerNorm:
     return hk.LayerNorm(axis=-1, create_scale=True, create_offset=True, name=name)
 
@@ -225,16 +264,17 @@ class AgentNet(hk.Module):
                          for i, grid in enumerate(grids)]
         for i, (grid, pos) in enumerate(zip(grids, positions)):
             toks.append(hk.Linear(d, name=f"embed{i}")(grid) + pos + scal_emb)
-        sizes = [t.shape[1] for t in toks]
+        dims = [(s1, s2), (s2, s3), (s3, s1)]       # (rows, columns) of each grid's cells
         for layer in range(self.c.layers):
             for i, j in ((0, 1), (1, 2), (2, 0)):
-                z = jnp.concatenate([toks[i], toks[j]], axis=1)
+                # grid i's columns and grid j's rows run over the same mode
+                z = _pair(toks[i], toks[j], dims[i], dims[j], self.c.attention)
                 name = f"l{layer}_{i}{j}"
                 h = _ln(f"{name}_ln1")(z)
                 z = z + hk.MultiHeadAttention(self.c.heads, d // self.c.heads, w_init=hk.initializers.VarianceScaling(1.0),
                                               name=f"{name}_att")(h, h, h)
                 z = z + _mlp(_ln(f"{name}_ln2")(z), d, f"{name}_mlp")
-                toks[i], toks[j] = z[:, :sizes[i]], z[:, sizes[i]:]
+                toks[i], toks[j] = _unpair(z, dims[i], dims[j], self.c.attention)
         allt = _ln("torso_ln")(jnp.concatenate(toks, axis=1))
         return allt, jnp.mean(allt, axis=1)
 

@@ -3,12 +3,13 @@
 ``--schemes`` distinct schemes of ⟨3,3,3⟩ at rank 23 (``--ring``) are harvested
 by the engine's local search (seed ``--seed``; kept in ``--store`` so a second
 run reuses them).  Each is put under a random symmetry of the tensor (over Z2
-then a scrambled basis, as the agent acts) and its terms in a random order; for
-move j = 1 … R, at the state after its first j − 1 moves, K actions are sampled
-from the policy head (``--k``, temperature 1).  A *hit* is a state where one of
-the K is a term still to be played of that scheme.  Reported per move j: the
-share of the schemes that hit, for every parameter file given (``--params``,
-comma-separated; ``random`` for freshly initialised parameters, the baseline).
+then a scrambled basis, as the agent acts, unless ``--scramble 0``) and its terms
+in a random order; for move j = 1 … R, at the state after its first j − 1 moves,
+K actions are sampled from the policy head (``--k``, temperature 1).  A *hit* is
+a state where one of the K is a term still to be played of that scheme.
+Reported per move j: the share of the schemes that hit, for every parameter file
+given (``--params``, comma-separated; ``random`` for freshly initialised
+parameters, the baseline).
 
 The multishape networks shipped in ``agents/`` were never shown ⟨3,3,3⟩
 (``agents/pretrain_multishape.py``), so their hit rate here measures
@@ -108,6 +109,10 @@ def main() -> int:
     ap.add_argument("--rank", type=int, default=23)
     ap.add_argument("--schemes", type=int, default=200)
     ap.add_argument("--k", type=int, default=16)
+    ap.add_argument("--scramble", type=int, default=None,
+                    help="over Z2, transvections per mode of the scrambled basis each scheme is "
+                         "shown in (default: the preset's [acting] transvections_z2, as the agent "
+                         "acts; 0: the tensor's own basis, as `bench_agent_policy.py path`)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--store", default="runs/generalisation.sqlite")
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
@@ -120,7 +125,8 @@ def main() -> int:
     t0 = time.monotonic()
     schemes = schemes_of(shape, args.ring, args.schemes, args.rank, args.seed, args.store)
     rng = np.random.default_rng([args.seed, 5])
-    moves, changes = paths(rng, g, schemes, preset.acting.transvections_z2)
+    scramble = preset.acting.transvections_z2 if args.scramble is None else args.scramble
+    moves, changes = paths(rng, g, schemes, scramble)
     print(json.dumps({"machine": machine(), "schemes": len(schemes),
                       "harvest_seconds": round(time.monotonic() - t0, 1)}), flush=True)
     from alphaalgo.game import target_tensor
@@ -132,7 +138,7 @@ def main() -> int:
         params = template if name == "random" else learner.load_params(name, template)
         rates = hit_rates(agent, params, g, target, moves, changes, args.k, args.seed)
         row = {"params": name, "shape": args.shape, "ring": args.ring, "rank": args.rank,
-               "schemes": len(schemes), "k": args.k,
+               "schemes": len(schemes), "k": args.k, "scramble": scramble if args.ring == "Z2" else 0,
                "hit_rate": [round(x, 3) for x in rates]}
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -128,6 +128,28 @@ def test_scheme_examples_and_padding():
         demos.DemoConfig(3, 2)
 
 
+def test_scheme_examples_with_several_targets_show_remaining_terms_only():
+    """With ``targets`` = 3 each row's residual is the sum of the terms still to be played
+    and its weighted candidates are the next (up to) 3 of them, distinct, with equal
+    weights summing to 1; the last two rows have only 2 and 1 left."""
+    cfg = game.GameConfig((4, 4, 4), "Z", (-1, 0, 1), history=2)
+    s = catalog.strassen("Z")
+    acts = np.concatenate([s.u, s.v, s.w], 0).T
+    ex = demos.scheme_examples(cfg, game.target_tensor((2, 2, 2)), acts,
+                               np.random.default_rng(6), targets=3)
+    assert ex.actions.shape == (7, 3, 12)
+    np.testing.assert_allclose(ex.weights.sum(1), 1.0, rtol=1e-6)
+    assert [int((w > 0).sum()) for w in ex.weights] == [3, 3, 3, 3, 3, 2, 1]
+    first = ex.actions[:, 0]
+    for t in range(7):
+        k = int((ex.weights[t] > 0).sum())
+        assert len({a.tobytes() for a in ex.actions[t, :k]}) == k
+        np.testing.assert_array_equal(ex.actions[t, :k], first[t:t + k])   # the next k moves
+        np.testing.assert_array_equal(ex.residual[t], demos.term_tensors(cfg, first[t:]).sum(0))
+    with pytest.raises(ValueError, match="at least 1"):
+        demos.scheme_examples(cfg, game.target_tensor((2, 2, 2)), acts, np.random.default_rng(6), 0)
+
+
 # ------------------------------------------------------------ real schemes
 def _harvested(ring: str, shape=(3, 3, 3), rank=23):
     from alphaalgo.harvest import harvest

@@ -82,11 +82,13 @@ def test_risk_value():
     assert float(network.risk_value(q, 0.0)[0]) == pytest.approx(4.5)
 
 
-def test_one_multishape_network_plays_three_shapes():
+@pytest.mark.parametrize("attention", network.ATTENTION)
+def test_one_multishape_network_plays_three_shapes(attention):
     """One parameter set (NetConfig.multishape) evaluates and scores states of ⟨2,2,2⟩,
     ⟨2,3,4⟩ and ⟨3,3,3⟩: its parameter shapes do not depend on the game, every sample
     is a legal canonical action of that game, and teacher forcing scores it as drawn."""
-    net = network.NetConfig(width=16, layers=1, heads=2, multishape=True, max_dim=4)
+    net = network.NetConfig(width=16, layers=1, heads=2, multishape=True, max_dim=4,
+                            attention=attention)
     shapes = [(2, 2, 2), (2, 3, 4), (3, 3, 3)]
     configs = [game.GameConfig(game.target_tensor(s).shape, "Z", (-1, 0, 1), max_moves=10,
                                history=1) for s in shapes]
@@ -142,3 +144,25 @@ def test_the_shipped_multishape_parameters_fit_every_shape_and_never_saw_333(rin
     assert meta["ring"] == ring
     assert meta["held_out"] == [3, 3, 3] and [3, 3, 3] not in meta["shapes"]
     assert path.stat().st_size < 20 * 2**20
+
+
+def test_axial_pairs_hold_exactly_the_cells_that_share_the_mode():
+    """Axial attention (AlphaTensor's attentive modes) over grids of cells (i1, i2) and
+    (i2, i3): sequence c holds grid a's column c and grid b's row c, and nothing else;
+    splitting the sequences gives both grids back, as it does for full attention."""
+    s1, s2, s3 = 2, 3, 4
+    a = np.array([[(1, r, c) for r in range(s1) for c in range(s2)]], np.float32)  # (1, 6, 3)
+    b = np.array([[(2, r, c) for r in range(s2) for c in range(s3)]], np.float32)  # (1, 12, 3)
+    z = np.asarray(network._pair(jnp.asarray(a), jnp.asarray(b), (s1, s2), (s2, s3), "axial"))
+    assert z.shape == (1, s2, s1 + s3, 3)
+    for c in range(s2):
+        got = {tuple(int(x) for x in t) for t in z[0, c]}
+        want = {(1, r, c) for r in range(s1)} | {(2, c, k) for k in range(s3)}
+        assert got == want
+    for attention in network.ATTENTION:
+        z = network._pair(jnp.asarray(a), jnp.asarray(b), (s1, s2), (s2, s3), attention)
+        back = network._unpair(z, (s1, s2), (s2, s3), attention)
+        np.testing.assert_array_equal(np.asarray(back[0]), a)
+        np.testing.assert_array_equal(np.asarray(back[1]), b)
+    with pytest.raises(ValueError, match="attention 'rows'"):
+        network.NetConfig(attention="rows")

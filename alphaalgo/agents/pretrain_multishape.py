@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=8, help="examples per shape in each update")
     ap.add_argument("--real", type=float, default=0.5,
                     help="share of each shape's rows from real schemes (the rest synthetic)")
+    ap.add_argument("--targets", type=int, default=4,
+                    help="candidates per real row: the next move and the ones after it, up to "
+                         "this many of the terms still to play (demos.scheme_examples)")
+    ap.add_argument("--save-every", type=int, default=0,
+                    help="also write the parameters every this many updates (0: only at the "
+                         "end); each file's meta gives the --steps that remakes it")
     ap.add_argument("--shapes", default=None,
                     help="training shapes 'n,m,p;n,m,p;...', or 'all' (every shape up to 5,5,5 but "
                          f"3,3,3); default: those with n·m·p ≤ {CPU_VOLUME} but 3,3,3")
@@ -94,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", default=None, help="the harvest's store (default runs/harvest-RING.sqlite)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    if args.targets < 1:
+        raise SystemExit("--targets must be at least 1")
     preset = presets.load_preset(args.agent)
     if not preset.network.multishape:
         raise SystemExit(f"{args.agent}: [network] multishape = true is needed")
@@ -117,6 +126,25 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng([args.seed, 11])
     n_real = int(round(args.rows * args.real))
     metrics = {}
+    given = list(argv if argv is not None else sys.argv[1:])
+
+    def save(steps: int) -> None:
+        """Write the parameters after ``steps`` updates, with the command that remakes them."""
+        command = [a for i, a in enumerate(given) if a != "--steps" and (i == 0 or given[i - 1] != "--steps")
+                   and not a.startswith("--steps=")]
+        meta = {"ring": args.ring, "agent": preset.name, "steps": steps, "seed": args.seed,
+                "attention": preset.network.attention, "targets": args.targets,
+                "shapes": [list(s) for s in shapes], "held_out": list(HELD_OUT),
+                "rows_per_shape": args.rows, "real_share": args.real,
+                "harvest": {",".join(map(str, s)): {"schemes": len(real[s]), "rank": real[s][0].rank}
+                            for s in shapes},
+                "policy_loss": float(metrics["policy"]), "value_loss": float(metrics["value"]),
+                "data": "real schemes harvested by the engine's local search and synthetic "
+                        "demonstrations; never ⟨3,3,3⟩",
+                "command": shlex.join(["agents/pretrain_multishape.py", "--steps", str(steps)] + command)}
+        learner.save_params(out, jax.device_get(params), meta)
+        print(json.dumps(dict(meta, seconds=round(time.time() - t0), out=str(out))), flush=True)
+
     with tqdm(total=args.steps, desc=f"pretrain multishape {args.ring}") as bar:
         for _ in range(args.steps):
             batches = []
@@ -131,24 +159,15 @@ def main(argv: list[str] | None = None) -> int:
                 if n_real:
                     parts.append(demos.real_examples(
                         rng, g, real[s], n_real, transvections=preset.acting.transvections,
-                        scramble=preset.acting.transvections_z2))
-                batches.append(Examples.concat(parts, 1))
+                        scramble=preset.acting.transvections_z2, targets=args.targets))
+                batches.append(Examples.concat(parts, max(p.k for p in parts)))
             params, opt_state, metrics = update(params, opt_state,
                                                 [jax.tree.map(jnp.asarray, b) for b in batches])
             bar.update(1)
             bar.set_postfix(policy=f"{float(metrics['policy']):.3f}")
-    meta = {"ring": args.ring, "agent": preset.name, "steps": args.steps, "seed": args.seed,
-            "shapes": [list(s) for s in shapes], "held_out": list(HELD_OUT),
-            "rows_per_shape": args.rows, "real_share": args.real,
-            "harvest": {",".join(map(str, s)): {"schemes": len(real[s]), "rank": real[s][0].rank}
-                        for s in shapes},
-            "policy_loss": float(metrics["policy"]), "value_loss": float(metrics["value"]),
-            "data": "real schemes harvested by the engine's local search and synthetic "
-                    "demonstrations; never ⟨3,3,3⟩",
-            "command": " ".join(["agents/pretrain_multishape.py"]
-                                + (argv if argv is not None else sys.argv[1:]))}
-    learner.save_params(out, jax.device_get(params), meta)
-    print(json.dumps(dict(meta, seconds=round(time.time() - t0), out=str(out))))
+            if args.save_every and bar.n % args.save_every == 0 and bar.n < args.steps:
+                save(bar.n)
+    save(args.steps)
     return 0
 
 

@@ -127,7 +127,7 @@ def test_multishape_layout_follows_the_tensor_convention():
 def test_the_shipped_multishape_parameters_fit_every_shape_and_never_saw_333(ring):
     """agents/multishape-{Z2,Z}.npz load into the multishape preset's network for ⟨2,2,2⟩,
     ⟨3,3,3⟩ and ⟨4,5,5⟩ alike, and their provenance lists their training shapes (and the
-    ring) without the held-out ⟨3,3,3⟩."""
+    ring and the preset's attention) without the held-out ⟨3,3,3⟩."""
     import json
 
     from alphaalgo import learner, presets
@@ -142,6 +142,7 @@ def test_the_shipped_multishape_parameters_fit_every_shape_and_never_saw_333(rin
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["__meta__"]))
     assert meta["ring"] == ring
+    assert meta["attention"] == preset.network.attention    # trained as the preset plays
     assert meta["held_out"] == [3, 3, 3] and [3, 3, 3] not in meta["shapes"]
     assert path.stat().st_size < 20 * 2**20
 

@@ -14,7 +14,9 @@ so the same command gives the same file on any machine.
 usage:
   .venv/bin/python agents/pretrain_multishape.py --ring Z2 --steps 3000
   (writes agents/multishape-Z2.npz and keeps the harvest in runs/harvest-Z2.sqlite;
-   --out and --store to write elsewhere, --shapes to choose the training shapes)
+   --out and --store to write elsewhere, --shapes to choose the training shapes,
+   --save-every N to write the file every N updates too: a long run stopped early
+   keeps its last copy, whose metadata names the --steps that remakes it)
 """
 
 from __future__ import annotations
@@ -130,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(steps: int) -> None:
         """Write the parameters after ``steps`` updates, with the command that remakes them."""
-        command = [a for i, a in enumerate(given) if a != "--steps" and (i == 0 or given[i - 1] != "--steps")
-                   and not a.startswith("--steps=")]
+        command = [a for i, a in enumerate(given)      # the arguments but --steps N
+                   if a != "--steps" and not a.startswith("--steps=")
+                   and (i == 0 or given[i - 1] != "--steps")]
         meta = {"ring": args.ring, "agent": preset.name, "steps": steps, "seed": args.seed,
                 "attention": preset.network.attention, "targets": args.targets,
                 "shapes": [list(s) for s in shapes], "held_out": list(HELD_OUT),
